@@ -1,0 +1,28 @@
+/**
+ * One onError for the whole API: ApiError renders itself; Elysia's validation errors become
+ * `{ error, field, message }` without the submitted value (it could be a token); anything
+ * else is a 500 with no detail (the cause goes to the log).
+ */
+import { Elysia } from 'elysia'
+import { ApiError } from '../errors.ts'
+import { SettingsValidationError } from '../config/settings-store.ts'
+import type { Logger } from '../log.ts'
+
+export function errorPlugin(log: Logger) {
+  return new Elysia({ name: 'latchkey.errors' }).onError({ as: 'global' }, ({ code, error, request }) => {
+    if (error instanceof ApiError) return error.toResponse()
+    if (error instanceof SettingsValidationError) {
+      return new ApiError(400, 'invalid_settings', error.problem.message, error.problem.field).toResponse()
+    }
+    if (code === 'VALIDATION') {
+      const v = (error as any).valueError as { path?: string; message?: string; schema?: { error?: string } } | undefined
+      const field = (v?.path ?? '').replace(/^\//, '').replace(/\//g, '.') || 'body'
+      const detail = v?.schema?.error ?? v?.message?.toLowerCase() ?? 'is invalid'
+      return new ApiError(400, 'invalid_request', `"${field}" ${detail}`, field).toResponse()
+    }
+    if (code === 'PARSE') return new ApiError(400, 'invalid_json', 'The request body is not valid JSON').toResponse()
+    if (code === 'NOT_FOUND') return new ApiError(404, 'not_found', 'No such endpoint').toResponse()
+    log.error('request failed', { method: request.method, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
+    return new ApiError(500, 'internal_error', 'Something went wrong inside latchkey; the log has the details').toResponse()
+  })
+}

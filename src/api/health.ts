@@ -1,0 +1,10 @@
+/** GET /api/health: liveness, public (no secrets, no state). */
+import { Elysia } from 'elysia'
+import type { Services } from '../context.ts'
+import { guardPlugin } from '../guard/plugin.ts'
+
+export function healthRoutes(services: Services) {
+  return new Elysia({ name: 'api.health', prefix: '/api' })
+    .use(guardPlugin(services))
+    .get('/health', () => ({ status: 'ok', version: services.version }), { role: 'public' })
+}

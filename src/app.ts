@@ -1,0 +1,34 @@
+/** Composes the API: CORS, one error handler, then one plugin per route group. */
+import { Elysia } from 'elysia'
+import { cors } from '@elysiajs/cors'
+import type { Services } from './context.ts'
+import { errorPlugin } from './api/errors.ts'
+import { healthRoutes } from './api/health.ts'
+import { accessRoutes } from './api/access.ts'
+import { whoamiRoutes } from './api/whoami.ts'
+import { remoteRoutes } from './api/remote.ts'
+
+export function createApi(services: Services) {
+  return (
+    new Elysia({ name: 'latchkey.api' })
+      // Note: @elysiajs/cors reflects any Origin when given none; always pass the exact policy.
+      // The dispatcher also removes every CORS header from answers to refused origins.
+      .use(
+        cors({
+          origin: (request: Request) => services.origins.allows(request.headers.get('origin')),
+          credentials: true,
+          methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+          allowedHeaders: ['Content-Type', 'Authorization'],
+          exposeHeaders: ['Retry-After'],
+          maxAge: 600,
+        }),
+      )
+      .use(errorPlugin(services.log))
+      .use(healthRoutes(services))
+      .use(accessRoutes(services))
+      .use(whoamiRoutes(services))
+      .use(remoteRoutes(services))
+  )
+}
+
+export type Api = ReturnType<typeof createApi>

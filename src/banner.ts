@@ -1,0 +1,45 @@
+/** What latchkey prints at start: where it listens and, with remote access on, how to connect. */
+import type { Services } from './context.ts'
+import { chooseConnectAddress, connectLink, remoteAccessOn } from './connect/connect-address.ts'
+import { qrTerminal } from './connect/qr.ts'
+
+const RULE = '─'.repeat(62)
+
+export function insecureWarning(): string {
+  return [
+    '⚠ WARNING: --insecure-no-auth — the dashboard is exposed to the',
+    'network with NO access token. Anyone who can reach this host can',
+    'read your data and change settings. Only use this on a fully',
+    'trusted private network (e.g. a tailnet). Tunnels still require a credential.',
+  ].join('\n')
+}
+
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host)
+
+export async function banner(s: Services): Promise<string> {
+  const c = s.config
+  const shown = ['0.0.0.0', '::'].includes(c.host) ? '127.0.0.1' : c.host
+  const lines: string[] = [`latchkey ${s.version}`]
+  if (s.mode === 'dashboard') lines.push(`  dashboard  http://${urlHost(shown)}:${s.ports.dashboard}/`)
+  lines.push(`  api        http://${urlHost(shown)}:${s.ports.api}/api`, `  data       ${c.dataDir}`)
+  if (c.apps.length) lines.push(`  apps       ${c.apps.map((a) => a.name).join(', ')}`)
+  if (!remoteAccessOn(c.host)) {
+    lines.push('', `Listening on ${c.host} only (this machine). Use --host 0.0.0.0 to connect other devices, or start a tunnel from the dashboard.`)
+    return lines.join('\n')
+  }
+  if (c.insecureNoAuth) {
+    lines.push('', insecureWarning())
+    return lines.join('\n')
+  }
+  const choice = chooseConnectAddress(c.host, c.allowedOrigins)
+  lines.push('', RULE, 'Remote access is ON. Other devices must enter this token:', `  ${s.accessToken.value}`)
+  if (choice) {
+    const link = connectLink(choice.address, s.ports.dashboard, s.accessToken.value)
+    lines.push('Or skip the typing — open this link (or scan the QR below, or the one in', "the dashboard's \"Connect a device\" panel) on the other device:", `  ${link}`)
+    lines.push('', (await qrTerminal(link)).trimEnd())
+  } else {
+    lines.push('No concrete address found for the QR code: type the token on the other device.')
+  }
+  lines.push(s.accessToken.fixed ? 'The token is fixed (--auth-token / LATCHKEY_AUTH_TOKEN).' : 'The token is shown once — re-run to rotate it.', RULE)
+  return lines.join('\n')
+}

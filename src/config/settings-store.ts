@@ -1,0 +1,142 @@
+/**
+ * The only reader and writer of settings.json. Writes are atomic (temp file in the same
+ * folder, fsync, rename, fsync of the folder, mode 0600) and synchronous, so they are
+ * serialized within the process; a file with an error is reported with its position and
+ * never overwritten.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeFileAtomic } from './atomic-write.ts'
+import { Value } from '@sinclair/typebox/value'
+import { LineCounter, parseDocument } from 'yaml'
+import { ConfigError } from '../errors.ts'
+import { SettingsSchema, type Settings } from './settings-schema.ts'
+import { findJsonError } from './json-position.ts'
+
+export type SettingsListener = (next: Settings, prev: Settings) => void
+
+/** A field-level validation failure (for API errors and file errors alike). */
+export interface SettingsProblem {
+  /** Dotted path, e.g. remoteAccess.providers.tailscale.targetPort */
+  field: string
+  message: string
+}
+
+/** Fill defaults and check `value` against the schema; returns the first problem, if any. */
+export function checkSettings(value: unknown): { settings?: Settings; problem?: SettingsProblem } {
+  const filled = Value.Default(SettingsSchema, structuredClone(value ?? {}))
+  const first = Value.Errors(SettingsSchema, filled).First()
+  if (first) {
+    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)'
+    const custom = (first.schema as { error?: string }).error
+    const message =
+      /unexpected property|additional/i.test(first.message)
+        ? `"${field}" is not a known field`
+        : `"${field}" ${custom ?? first.message.toLowerCase()}`
+    return { problem: { field, message } }
+  }
+  return { settings: filled as Settings }
+}
+
+export class SettingsStore {
+  readonly path: string
+  #current: Settings
+  #listeners = new Set<SettingsListener>()
+
+  private constructor(path: string, initial: Settings) {
+    this.path = path
+    this.#current = deepFreeze(initial)
+  }
+
+  /** Open `<dataDir>/settings.json`, creating it with defaults when missing. */
+  static open(dataDir: string): SettingsStore {
+    const path = join(dataDir, 'settings.json')
+    let text: string | undefined
+    try {
+      text = readFileSync(path, 'utf8')
+    } catch (err: any) {
+      if (err?.code !== 'ENOENT') throw new ConfigError(`cannot read (${err?.code ?? err})`, { path })
+    }
+    if (text === undefined) {
+      const store = new SettingsStore(path, checkSettings({}).settings!)
+      store.#write(store.#current)
+      return store
+    }
+    return new SettingsStore(path, SettingsStore.parse(text, path))
+  }
+
+  /** Parse settings.json text, reporting errors with the file's line and column. */
+  static parse(text: string, path: string): Settings {
+    const syntax = findJsonError(text)
+    if (syntax) {
+      throw new ConfigError(`invalid JSON: ${syntax.message} (fix or remove the file; latchkey will not overwrite it)`, { path, line: syntax.line, column: syntax.column })
+    }
+    const { settings, problem } = checkSettings(JSON.parse(text))
+    if (problem) {
+      const pos = locate(text, problem.field)
+      throw new ConfigError(`${problem.message} (fix or remove the file; latchkey will not overwrite it)`, { path, ...pos })
+    }
+    return settings!
+  }
+
+  /** The current settings (frozen: change them with `update`). */
+  get(): Settings {
+    return this.#current
+  }
+
+  /**
+   * Apply `mutate` to a copy, validate, write atomically, then publish.
+   * Throws a SettingsValidationError (nothing written) when the result is invalid.
+   */
+  update(mutate: (draft: Settings) => void): Settings {
+    const draft = structuredClone(this.#current) as Settings
+    mutate(draft)
+    const { settings, problem } = checkSettings(draft)
+    if (problem) throw new SettingsValidationError(problem)
+    const prev = this.#current
+    this.#write(settings!)
+    this.#current = deepFreeze(settings!)
+    for (const l of this.#listeners) l(this.#current, prev)
+    return this.#current
+  }
+
+  /** Be told after every successful update. Returns an unsubscribe function. */
+  subscribe(listener: SettingsListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  #write(settings: Settings): void {
+    writeFileAtomic(this.path, JSON.stringify(settings, null, 2) + '\n')
+  }
+}
+
+export class SettingsValidationError extends TypeError {
+  constructor(readonly problem: SettingsProblem) {
+    super(problem.message)
+    this.name = 'SettingsValidationError'
+  }
+}
+
+/** Line and column of a dotted field in JSON text (JSON is YAML, whose parser keeps ranges). */
+function locate(text: string, field: string): { line?: number; column?: number } {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  const parts = field === '(root)' ? [] : field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+  for (let n = parts.length; n >= 0; n--) {
+    const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] } | undefined
+    if (node?.range) {
+      const p = lines.linePos(node.range[0])
+      return { line: p.line, column: p.col }
+    }
+  }
+  return {}
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o)
+    for (const v of Object.values(o)) deepFreeze(v)
+  }
+  return o
+}

@@ -1,0 +1,28 @@
+/**
+ * The services one running latchkey is made of, built once in main.ts and handed to the
+ * route groups and listeners. Route handlers reach logic through these, never globals.
+ */
+import type { Config } from './config/resolve.ts'
+import type { SettingsStore } from './config/settings-store.ts'
+import type { SessionStore } from './tokens/sessions.ts'
+import type { GuardOptions } from './guard/identify.ts'
+import type { OriginPolicy } from './guard/origins.ts'
+import type { Logger } from './log.ts'
+import type { AccessToken } from './tokens/access-token.ts'
+
+export interface Services {
+  config: Config
+  /** `dashboard` (the full product) or `headless` (`latchkey serve`: API only). */
+  mode: 'dashboard' | 'headless'
+  version: string
+  settings: SettingsStore
+  sessions: SessionStore
+  accessToken: AccessToken
+  origins: OriginPolicy
+  guard: GuardOptions
+  log: Logger
+  /** GET /api/remote/status (the tunnel manager provides it). */
+  remoteStatus(): unknown
+  /** Bound ports, filled in once listeners are up. */
+  ports: { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
+}

@@ -1,0 +1,56 @@
+/**
+ * The dashboard's files, embedded at build time (scripts/build.ts writes
+ * src/generated/dashboard-assets.ts) so the binary reads nothing from public/ at run time.
+ * Served from this fixed manifest only: there is no path to traverse.
+ */
+import { escapeHtml } from './pages.ts'
+
+export interface Asset {
+  type: string
+  body: Uint8Array
+  /** Content-hashed name: cache forever. */
+  immutable: boolean
+  etag: string
+}
+
+export interface Dashboard {
+  assets: Map<string, Asset>
+  cssHref: string | null
+  /** index.html with the API base filled in. */
+  indexHtml(apiBase: string): string
+}
+
+interface GeneratedAsset {
+  type: string
+  base64: string
+  immutable: boolean
+  etag: string
+}
+
+export async function loadDashboard(): Promise<Dashboard> {
+  let mod: { assets: Record<string, GeneratedAsset>; cssHref: string | null; indexTemplate: string }
+  try {
+    mod = await import('../generated/dashboard-assets.ts')
+  } catch {
+    throw new Error('The dashboard is not built: run `npm run build:assets` (or `npm start`, which builds it)')
+  }
+  const assets = new Map<string, Asset>()
+  for (const [path, a] of Object.entries(mod.assets)) {
+    assets.set(path, { type: a.type, immutable: a.immutable, etag: a.etag, body: Uint8Array.from(atob(a.base64), (c) => c.charCodeAt(0)) })
+  }
+  return {
+    assets,
+    cssHref: mod.cssHref,
+    indexHtml: (apiBase) => mod.indexTemplate.replace('%API_BASE%', escapeHtml(apiBase)),
+  }
+}
+
+export function assetResponse(asset: Asset, request: Request): Response {
+  const headers: Record<string, string> = {
+    'content-type': asset.type,
+    etag: asset.etag,
+    'cache-control': asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+  }
+  if (request.headers.get('if-none-match') === asset.etag) return new Response(null, { status: 304, headers })
+  return new Response(request.method === 'HEAD' ? null : asset.body, { headers })
+}

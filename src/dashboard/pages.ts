@@ -1,0 +1,38 @@
+/** Small server-rendered pages: the "enter your token" page and plain messages. No scripts. */
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+}
+
+function page(title: string, body: string, cssHref: string | null): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · latchkey</title>
+${cssHref ? `<link rel="stylesheet" href="${escapeHtml(cssHref)}">` : ''}</head>
+<body class="plain-page"><main class="card narrow">${body}</main></body></html>`
+}
+
+/** 401 for browsers: a form that sends the token once, to be exchanged for a session cookie. */
+export function tokenPage(opts: { action: string; message?: string; reason?: string; cssHref: string | null }): string {
+  return page(
+    'Sign in',
+    `<h1>latchkey</h1>
+<p>This dashboard is protected. Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
+${opts.message ? `<p class="error" role="alert">${escapeHtml(opts.message)}</p>` : ''}
+${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
+<form method="get" action="${escapeHtml(opts.action)}">
+<label for="token">Access token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Sign in</button>
+</form>`,
+    opts.cssHref,
+  )
+}
+
+export function messagePage(title: string, message: string, cssHref: string | null): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`, cssHref)
+}
+
+export function htmlResponse(html: string, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(html, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers } })
+}

@@ -1,0 +1,31 @@
+/**
+ * What latchkey knows about the connection a request arrived on: which listener, and the
+ * TCP peer as the socket reports it. The dispatcher records it; the guard reads it.
+ */
+import type { PeerInfo } from '../runtime/index.ts'
+
+export type ListenerKind = 'dashboard' | 'api' | 'tailscale-ingress' | 'cloudflare-ingress' | 'app'
+
+export interface Connection {
+  listener: ListenerKind
+  peer: PeerInfo | null
+  /** The port this listener is bound to. */
+  localPort: number
+  /** For app listeners: the app's name. */
+  app?: string
+}
+
+const byRequest = new WeakMap<Request, Connection>()
+
+export function recordConnection(request: Request, conn: Connection): void {
+  byRequest.set(request, conn)
+}
+
+/** The connection of a request that came through a latchkey listener. */
+export function connectionOf(request: Request): Connection | undefined {
+  return byRequest.get(request)
+}
+
+export function isTunnelIngress(conn: Connection): boolean {
+  return conn.listener === 'tailscale-ingress' || conn.listener === 'cloudflare-ingress'
+}

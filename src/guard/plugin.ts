@@ -1,0 +1,57 @@
+/**
+ * The guard as an Elysia plugin: every route says `{ role: 'public' | 'viewer' | 'admin' }`
+ * through one macro; `resolve` calls identify() once and returns 401/403 or `{ caller }`.
+ * State-changing requests also pass the same-origin rule.
+ */
+import { Elysia } from 'elysia'
+import type { Services } from '../context.ts'
+import { connectionOf } from './connection.ts'
+import { identify, type Caller } from './identify.ts'
+import { atLeast, type Need } from './roles.ts'
+import { checkStateChange } from './same-origin.ts'
+import { ApiError } from '../errors.ts'
+
+const callers = new WeakMap<Request, Caller>()
+
+/** identify() once per request (the dispatcher may already have asked). */
+export async function callerOf(request: Request, services: Services): Promise<Caller> {
+  let caller = callers.get(request)
+  if (!caller) {
+    const conn = connectionOf(request)
+    if (!conn) throw new Error('request did not come through a latchkey listener')
+    caller = await identify(request, conn, services.guard)
+    callers.set(request, caller)
+  }
+  return caller
+}
+
+/** 401 for no identity, 403 for too low a role; null when `need` is met. */
+export function refusal(caller: Caller, need: Need): ApiError | null {
+  if (need === 'public') return null
+  if (caller.role === 'none') {
+    const how = caller.reason ?? 'send Authorization: Bearer <token>, or open the connect link from the dashboard'
+    return new ApiError(401, 'unauthorized', `Authentication required: ${how}`, undefined, { 'www-authenticate': 'Bearer realm="latchkey"' })
+  }
+  if (!atLeast(caller.role, need)) {
+    return new ApiError(403, 'forbidden', caller.reason ?? 'This action needs the admin role: sign in with an admin link, the access token or an API key')
+  }
+  return null
+}
+
+export function guardPlugin(services: Services) {
+  return new Elysia({ name: 'latchkey.guard', seed: services }).macro({
+    role: (need: Need) => ({
+      async resolve({ request }) {
+        const caller = await callerOf(request, services)
+        const refused = refusal(caller, need) ?? checkStateChange(request, services.origins)
+        if (refused) {
+          if (refused.status === 403 && caller.role !== 'none') {
+            services.log.warn('refused', { method: request.method, path: new URL(request.url).pathname, via: caller.via, who: caller.tailscale?.id || caller.key, role: caller.role })
+          }
+          throw refused
+        }
+        return { caller }
+      },
+    }),
+  })
+}

@@ -1,0 +1,69 @@
+import type { Runtime, ServeOptions, ServerHandle, ServerSocket, WebSocketHandlers } from './types.ts'
+
+interface SocketData {
+  handlers: WebSocketHandlers
+  wrapper?: ServerSocket
+}
+
+function wrap(ws: import('bun').ServerWebSocket<SocketData>): ServerSocket {
+  ws.data.wrapper ??= {
+    send: (data) => void ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    get bufferedAmount() {
+      return ws.getBufferedAmount()
+    },
+  }
+  return ws.data.wrapper
+}
+
+export const bunRuntime: Runtime = {
+  name: 'bun',
+  version: Bun.version,
+  async serve(options: ServeOptions): Promise<ServerHandle> {
+    const server = Bun.serve<SocketData, never>({
+      hostname: options.hostname,
+      port: options.port,
+      maxRequestBodySize: options.maxRequestBodySize,
+      idleTimeout: options.idleTimeout,
+      // Note: the hostname/port pair is ours alone; never share a port with a stale process.
+      reusePort: false,
+      development: false,
+      fetch(request, srv) {
+        const peer = srv.requestIP(request)
+        return options.fetch(request, {
+          peer: peer ? { address: peer.address, port: peer.port } : null,
+          upgrade(handlers, protocol) {
+            const ok = srv.upgrade(request, {
+              data: { handlers },
+              headers: protocol ? { 'Sec-WebSocket-Protocol': protocol } : undefined,
+            })
+            return ok ? undefined : null
+          },
+        })
+      },
+      websocket: {
+        // Large frames are legitimate for proxied apps; bound them anyway.
+        maxPayloadLength: 16 * 1024 * 1024,
+        idleTimeout: 120,
+        sendPings: true,
+        open(ws) {
+          ws.data.handlers.open?.(wrap(ws))
+        },
+        message(ws, message) {
+          const data = typeof message === 'string' ? message : new Uint8Array(message)
+          ws.data.handlers.message?.(wrap(ws), data)
+        },
+        close(ws, code, reason) {
+          ws.data.handlers.close?.(wrap(ws), code, reason)
+        },
+      },
+    })
+    return {
+      hostname: options.hostname,
+      port: server.port ?? options.port,
+      async stop() {
+        await server.stop(true)
+      },
+    }
+  },
+}

@@ -1,0 +1,45 @@
+import type { Runtime, ServeOptions, ServerHandle, ServerSocket } from './types.ts'
+
+// Deno's globals are untyped under bun-types; declare the little we use.
+declare const Deno: any
+
+export const denoRuntime: Runtime = {
+  name: 'deno',
+  version: Deno.version.deno,
+  async serve(options: ServeOptions): Promise<ServerHandle> {
+    const server = Deno.serve(
+      { hostname: options.hostname, port: options.port, onListen() {} },
+      (request: Request, info: any) => {
+        const addr = info.remoteAddr
+        return options.fetch(request, {
+          peer: addr && 'hostname' in addr ? { address: addr.hostname, port: addr.port } : null,
+          upgrade(handlers, protocol) {
+            if ((request.headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') return null
+            const { socket, response } = Deno.upgradeWebSocket(request, protocol ? { protocol } : {})
+            socket.binaryType = 'arraybuffer'
+            const ws: ServerSocket = {
+              send: (data) => socket.send(data),
+              close: (code, reason) => socket.close(code, reason),
+              get bufferedAmount() {
+                return socket.bufferedAmount
+              },
+            }
+            socket.onopen = () => handlers.open?.(ws)
+            socket.onmessage = (e: MessageEvent) =>
+              handlers.message?.(ws, typeof e.data === 'string' ? e.data : new Uint8Array(e.data))
+            socket.onclose = (e: CloseEvent) => handlers.close?.(ws, e.code, e.reason)
+            return response
+          },
+        })
+      },
+    )
+    await new Promise((r) => setTimeout(r, 0))
+    return {
+      hostname: options.hostname,
+      port: server.addr.port,
+      async stop() {
+        await server.shutdown()
+      },
+    }
+  },
+}

@@ -1,0 +1,57 @@
+/**
+ * The runtime seam: everything that differs between Bun and Deno.
+ * Nothing outside src/runtime/ may name `Bun.` or `Deno.` (scripts/check-runtime-seam.ts checks it).
+ */
+
+/** The TCP peer of one connection, as the socket reports it (never from headers). */
+export interface PeerInfo {
+  address: string
+  port: number
+}
+
+/** Handlers for one upgraded WebSocket (the app proxy uses these). */
+export interface WebSocketHandlers {
+  open?(ws: ServerSocket): void
+  message?(ws: ServerSocket, data: string | Uint8Array): void
+  close?(ws: ServerSocket, code: number, reason: string): void
+}
+
+/** The server side of one upgraded WebSocket, the same shape on both runtimes. */
+export interface ServerSocket {
+  send(data: string | Uint8Array): void
+  close(code?: number, reason?: string): void
+  /** Bytes queued but not yet written; used for backpressure. */
+  readonly bufferedAmount: number
+}
+
+export interface RequestContext {
+  peer: PeerInfo | null
+  /**
+   * Upgrade this request to a WebSocket. Returns the response to send (Deno) or
+   * undefined once the runtime has taken over the socket (Bun); null when the request
+   * is not a valid upgrade.
+   */
+  upgrade(handlers: WebSocketHandlers, protocol?: string): Response | undefined | null
+}
+
+export interface ServeOptions {
+  hostname: string
+  port: number
+  /** Largest request body accepted, in bytes. */
+  maxRequestBodySize: number
+  /** Seconds a connection may stay idle; never 0 (slow-client protection stays on). */
+  idleTimeout: number
+  fetch(request: Request, context: RequestContext): Response | Promise<Response>
+}
+
+export interface ServerHandle {
+  readonly hostname: string
+  readonly port: number
+  stop(): Promise<void>
+}
+
+export interface Runtime {
+  readonly name: 'bun' | 'deno'
+  readonly version: string
+  serve(options: ServeOptions): Promise<ServerHandle>
+}

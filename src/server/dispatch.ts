@@ -1,0 +1,95 @@
+/**
+ * One request handler per listener kind. It records the connection for the guard, refuses
+ * bad Host headers, exchanges `?token=` visits for sessions, and sends each path to the API,
+ * the embedded dashboard, or an app. Every answer leaves with the security headers, and
+ * answers to refused origins leave with no CORS header.
+ */
+import type { RequestContext } from '../runtime/index.ts'
+import type { Services } from '../context.ts'
+import type { Api } from '../app.ts'
+import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
+import { callerOf, refusal } from '../guard/plugin.ts'
+import { ApiError } from '../errors.ts'
+import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
+import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
+import { normalizeUrl, validHost } from './host-header.ts'
+import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
+import { exchangeAccessToken, isNavigation, safeLocation } from './token-exchange.ts'
+
+/** Handles requests for app listeners and path-mode apps (the apps issue provides it). */
+export interface AppHandler {
+  handle(request: Request, conn: Connection, ctx: RequestContext): Promise<Response>
+  /** Whether `path` belongs to a path-mode app. */
+  ownsPath(path: string): boolean
+}
+
+export interface DispatchDeps {
+  services: Services
+  api: Api
+  dashboard: Dashboard | null
+  apps?: AppHandler
+}
+
+const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/remote-login'
+
+export function createDispatcher(deps: DispatchDeps) {
+  const { services, api, dashboard } = deps
+  const csp = contentSecurityPolicy(services.config.apiBase)
+
+  async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response, boolean]> {
+    if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
+    if (isApiPath(path)) return [await api.handle(request), false]
+    if (conn.listener === 'api') return [new ApiError(404, 'not_found', 'This port serves /api only; the dashboard is on the dashboard port').toResponse(), false]
+    if (services.mode === 'headless') {
+      return [new ApiError(404, 'headless', 'Headless mode (latchkey serve) serves no dashboard: use the /api endpoints').toResponse(), false]
+    }
+    const asset = dashboard?.assets.get(path)
+    if (asset && path !== '/index.html') return [assetResponse(asset, request), false]
+
+    // Pages and path-mode apps need a signed-in caller; a ?token= visit signs in first.
+    const caller = await callerOf(request, services)
+    const url = new URL(request.url)
+    if ((request.method === 'GET' || request.method === 'HEAD') && url.searchParams.has('token') && isNavigation(request)) {
+      if (caller.via === 'access-token') return [exchangeAccessToken(request, conn, caller, services), true]
+    }
+    if (deps.apps?.ownsPath(path)) return [await deps.apps.handle(request, conn, ctx), false]
+    if (path !== '/' && path !== '/index.html') {
+      return [htmlResponse(messagePage('Not found', 'There is no page at this address.', dashboard?.cssHref ?? null), 404), true]
+    }
+    const refused = refusal(caller, 'viewer')
+    if (refused) {
+      if (!isNavigation(request)) return [refused.toResponse(), false]
+      const message = url.searchParams.has('token') ? 'That token is not valid. Check for a typo, or get a new link.' : undefined
+      return [htmlResponse(tokenPage({ action: safeLocation(url, ['token']).split('?')[0], message, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), 401), true]
+    }
+    return [htmlResponse(dashboard!.indexHtml(services.config.apiBase)), true]
+  }
+
+  /** The fetch handler for one listener. */
+  return function handlerFor(kind: ListenerKind, localPort: () => number, app?: string) {
+    return async (incoming: Request, ctx: RequestContext): Promise<Response> => {
+      if (!validHost(incoming.headers.get('host'))) {
+        return withSecurityHeaders(new ApiError(400, 'bad_host', 'The request needs exactly one valid Host header').toResponse(), { page: false, csp })
+      }
+      const request = normalizeUrl(incoming)
+      const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
+      recordConnection(request, conn)
+      const path = new URL(request.url).pathname
+      let res: Response
+      let page = false
+      try {
+        ;[res, page] = await route(request, conn, ctx, path)
+      } catch (err) {
+        if (err instanceof ApiError) res = err.toResponse()
+        else {
+          services.log.error('request failed', { path, error: String((err as Error)?.stack ?? err) })
+          res = new ApiError(500, 'internal_error', 'Something went wrong inside latchkey; the log has the details').toResponse()
+        }
+      }
+      if (res.status === 101 || (kind === 'app' && res.headers.has('upgrade'))) return res
+      const out = withSecurityHeaders(res, { page, csp })
+      if (!services.origins.allows(request.headers.get('origin'))) stripCors(out)
+      return out
+    }
+  }
+}

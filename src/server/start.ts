@@ -1,0 +1,107 @@
+/**
+ * Builds the services of one latchkey and starts it: data dir, lock, settings, sessions,
+ * guard, API, dashboard, listeners, banner, and a clean shutdown on SIGINT/SIGTERM.
+ */
+import type { ParsedArgs } from '../cli.ts'
+import { resolveConfig, type Config } from '../config/resolve.ts'
+import { ensureDataDir } from '../config/data-dir.ts'
+import { acquireInstanceLock } from '../config/instance-lock.ts'
+import { SettingsStore } from '../config/settings-store.ts'
+import { SessionStore } from '../tokens/sessions.ts'
+import { AccessToken } from '../tokens/access-token.ts'
+import { OriginPolicy } from '../guard/origins.ts'
+import { createLogger } from '../log.ts'
+import { createApi } from '../app.ts'
+import { loadDashboard } from '../dashboard/assets.ts'
+import { createDispatcher } from './dispatch.ts'
+import { startListeners, type Listeners } from './listeners.ts'
+import { banner } from '../banner.ts'
+import { VERSION } from '../version.ts'
+import type { Services } from '../context.ts'
+
+export interface Running {
+  services: Services
+  listeners: Listeners
+  stop(): Promise<void>
+}
+
+/** Start latchkey with already-parsed arguments. Resolves once every listener is up. */
+export async function start(args: ParsedArgs, env: Record<string, string | undefined>, opts: { print?: (text: string) => void; handleSignals?: boolean } = {}): Promise<Running> {
+  const config: Config = resolveConfig(args, env)
+  const print = opts.print ?? ((text: string) => process.stdout.write(text + '\n'))
+  const log = createLogger({ level: config.logLevel })
+  const dataDir = ensureDataDir(config.dataDir)
+  const releaseLock = acquireInstanceLock(dataDir)
+  try {
+    const settings = SettingsStore.open(dataDir)
+    const accessToken = new AccessToken(config.authToken)
+    log.addSecret(accessToken.value)
+    log.addSecret(config.apiKey)
+    const sessions = new SessionStore({ dataDir })
+    sessions.retainIssuers((issuer) => issuer === accessToken.issuer)
+    const mode = args.command === 'serve' ? 'headless' : 'dashboard'
+    const services: Services = {
+      config,
+      mode,
+      version: VERSION,
+      settings,
+      sessions,
+      accessToken,
+      origins: new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: config.port }),
+      log,
+      guard: {
+        insecureNoAuth: config.insecureNoAuth,
+        admins: config.admins,
+        adminAllowLocalhost: config.adminAllowLocalhost,
+        trustedProxies: config.trustedProxies,
+        trustServeHeaders: config.trustServeHeaders,
+        apiKey: config.apiKey,
+        accessToken: () => accessToken.value,
+        sessions,
+      },
+      remoteStatus: () => ({
+        state: 'stopped',
+        provider: settings.get().remoteAccess.activeProvider,
+        url: null,
+        lastError: null,
+        lastErrorCode: null,
+        externalTunnel: null,
+        restore: { outcome: 'skipped', reason: 'not_attempted', at: null, provider: null },
+      }),
+      ports: { dashboard: 0, api: 0, tailscaleIngress: 0, cloudflareIngress: 0 },
+    }
+    const dashboard = mode === 'dashboard' ? await loadDashboard() : null
+    const api = createApi(services)
+    const handlerFor = createDispatcher({ services, api, dashboard })
+    const listeners = await startListeners({ host: config.host, port: config.port, apiPort: config.apiPort, headless: mode === 'headless', handlerFor })
+    services.ports = {
+      dashboard: listeners.dashboard?.port ?? 0,
+      api: listeners.api.port,
+      tailscaleIngress: listeners.tailscaleIngress.port,
+      cloudflareIngress: listeners.cloudflareIngress.port,
+    }
+    if (config.port === 0 && listeners.dashboard) services.origins = new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: services.ports.dashboard })
+    print(await banner(services))
+    log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, host: config.host })
+
+    let stopping: Promise<void> | null = null
+    const stop = () =>
+      (stopping ??= (async () => {
+        log.info('shutting down')
+        await Promise.race([listeners.stop(), new Promise((r) => setTimeout(r, 1500))])
+        sessions.flush()
+        releaseLock()
+      })())
+    if (opts.handleSignals !== false) {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.on(sig, () => {
+          void stop().then(() => process.exit(0))
+        })
+      }
+    }
+    return { services, listeners, stop }
+  } catch (err) {
+    releaseLock()
+    throw err
+  }
+}
