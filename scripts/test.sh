@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (npm test): installs the Debian packages the tests need when they are
+# missing (as root), builds the dashboard bundle and the binary, runs every suite, and
+# ends with "tests: N passed, N failed" summed over the suites' JUnit reports.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUN="$ROOT/node_modules/.bin/bun"
+
+if [ ! -x "$BUN" ]; then
+  echo "node_modules is missing: run 'npm ci' first" >&2
+  exit 1
+fi
+
+declare -A pkg_for=([chromium]=chromium [tmux]=tmux [ip]=iproute2 [curl]=curl [wrk]=wrk [nginx]=nginx [qemu-aarch64-static]=qemu-user-static [systemd-analyze]=systemd)
+missing=()
+for cmd in chromium tmux ip curl; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian packages for the tests: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
+  else
+    echo "The tests need these Debian packages. Run:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+rm -rf test-results && mkdir -p test-results
+"$BUN" scripts/build.ts || { echo "build failed" >&2; echo "tests: 0 passed, 1 failed"; exit 1; }
+export LATCHKEY_BUILT_BINARY="$ROOT/dist/latchkey"
+
+status=0
+"$BUN" test --reporter=junit --reporter-outfile=test-results/bun.xml "$@" || status=1
+if [ -f scripts/test-deno.sh ] && [ $# -eq 0 ]; then
+  bash scripts/test-deno.sh || status=1
+fi
+"$BUN" scripts/junit-summary.ts test-results
+exit $status
