@@ -1,8 +1,16 @@
-/** Entry: parse the command line, load configuration, start the listeners, print the banner. */
-import { parseArgs, helpText } from './cli.ts'
+/** Entry: parse the command line and run the command (default: start latchkey). */
+import { parseArgs, helpText, type ParsedArgs } from './cli.ts'
 import { runtime } from './runtime/index.ts'
 import { VERSION, versionLine } from './version.ts'
 import { start } from './server/start.ts'
+
+type Env = Record<string, string | undefined>
+
+/** Each command's module; `run` and `serve` start latchkey (serve: headless). */
+const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>> = {
+  run: (args, env) => start(args, env),
+  serve: (args, env) => start(args, env),
+}
 
 function fail(err: unknown): never {
   const e = err as { message?: string; exitCode?: number }
@@ -20,7 +28,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(helpText(VERSION) + '\n')
     return
   }
-  await start(args, process.env)
+  await commands[args.command](args, process.env)
 }
 
 main(process.argv.slice(2)).catch(fail)
