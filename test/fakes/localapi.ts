@@ -51,7 +51,7 @@ export async function startFakeLocalApi(opts: FakeLocalApiOptions = {}): Promise
   for (const [ip, spec] of Object.entries(opts.peers ?? {})) peers.set(ip, makePeer(ip, spec));
   const requests: RecordedRequest[] = [];
   let mode: LocalApiMode = "normal";
-  let server: Server | null = null;
+  let server: Server<unknown> | null = null;
 
   // 4.1: every response carries Tailscale-Version and Tailscale-Cap.
   const baseHeaders = () => ({ "Tailscale-Version": version, "Tailscale-Cap": capVersion });

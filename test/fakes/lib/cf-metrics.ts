@@ -32,7 +32,7 @@ function handler(state: MetricsState) {
   };
 }
 
-function tryListen(port: number, state: MetricsState): Server | null {
+function tryListen(port: number, state: MetricsState): Server<unknown> | null {
   try {
     return Bun.serve({ hostname: "127.0.0.1", port, fetch: handler(state) });
   } catch {
@@ -41,10 +41,10 @@ function tryListen(port: number, state: MetricsState): Server | null {
 }
 
 /** Binds the metrics server; returns the server and the address to log. */
-export function startMetrics(flag: string | undefined, state: MetricsState): { server: Server; addr: string } {
+export function startMetrics(flag: string | undefined, state: MetricsState): { server: Server<unknown>; addr: string } {
   const value = flag ?? "localhost:0";
   const port = Number(value.slice(value.lastIndexOf(":") + 1)) || 0;
-  let server: Server | null = null;
+  let server: Server<unknown> | null = null;
   if (value === "localhost:0") {
     for (let p = 20241; p <= 20245 && !server; p++) server = tryListen(p, state);
   }

@@ -45,7 +45,7 @@ const safeCloseCode = (code: number) => (code === 1000 || (code >= 3000 && code 
 export function startForwarder(opts: ForwarderOptions): Forwarder {
   let inFlight = 0;
 
-  async function forwardWebSocket(req: Request, server: Server, target: URL, headers: Headers) {
+  async function forwardWebSocket(req: Request, server: Server<WsData>, target: URL, headers: Headers) {
     target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
     const protocols = (req.headers.get("sec-websocket-protocol") ?? "")
       .split(",").map((p) => p.trim()).filter(Boolean);

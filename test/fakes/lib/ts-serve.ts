@@ -132,7 +132,7 @@ export async function runBackground(kind: Kind, l: Listen, target: string): Prom
     return cur && cur.sessionId === null && cur.target === target && cur.funnel === (kind === "funnel") ? cur : null;
   });
   if (existing) return existing.port;
-  const env = { ...process.env, FAKE_TAILSCALE_INTERNAL_BG: key, FAKE_TAILSCALE_STATE_DIR: stateDir() };
+  const env: Record<string, string | undefined> = { ...process.env, FAKE_TAILSCALE_INTERNAL_BG: key, FAKE_TAILSCALE_STATE_DIR: stateDir() };
   delete env.FAKE_TAILSCALE_RECORD_DIR;
   delete env.FAKE_TAILSCALE_MODE;
   const child = spawn(process.execPath, [process.argv[1]!], { env, detached: true, stdio: "ignore" });
