@@ -7,6 +7,7 @@ import { healthRoutes } from './api/health.ts'
 import { accessRoutes } from './api/access.ts'
 import { whoamiRoutes } from './api/whoami.ts'
 import { remoteRoutes } from './api/remote.ts'
+import { sessionRoutes } from './api/session.ts'
 
 export function createApi(services: Services) {
   return (
@@ -28,6 +29,7 @@ export function createApi(services: Services) {
       .use(accessRoutes(services))
       .use(whoamiRoutes(services))
       .use(remoteRoutes(services))
+      .use(sessionRoutes(services))
   )
 }
 

@@ -30,7 +30,7 @@ export function loadYamlConfig(path: string, required: boolean): YamlValues {
 /** Parse YAML text already read from `path`. */
 export function parseYamlConfig(text: string, path: string): YamlValues {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true })
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, strict: true })
   const at = (node: Node | null | undefined) => {
     const offset = node?.range?.[0] ?? 0
     const pos = lines.linePos(offset)
@@ -52,10 +52,14 @@ function walkMap(doc: Document, node: Node, prefix: string, out: YamlValues, at:
   if (!isMap(node)) {
     throw new ConfigError(prefix ? `"${prefix}" must be a mapping of keys to values` : 'the file must be a mapping of keys to values (key: value)', at(node))
   }
+  const seen = new Set<string>()
   for (const pair of node.items) {
     const keyNode = pair.key as Node
     const key = isScalar(keyNode) ? String(keyNode.value) : ''
     const full = prefix ? `${prefix}.${key}` : key
+    // Checked here rather than by the parser, which reports duplicates at the map's start.
+    if (seen.has(key)) throw new ConfigError(`duplicate key "${full}": keep one`, at(keyNode))
+    seen.add(key)
     if (parentPaths.has(full)) {
       walkMap(doc, pair.value as Node, full, out, at)
       continue

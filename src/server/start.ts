@@ -82,7 +82,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     }
     if (config.port === 0 && listeners.dashboard) services.origins = new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: services.ports.dashboard })
     print(await banner(services))
-    log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, host: config.host })
+    log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
 
     let stopping: Promise<void> | null = null
     const stop = () =>

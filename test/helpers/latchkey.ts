@@ -17,6 +17,9 @@ export interface Latchkey {
   dataDir: string
   dashboardPort: number
   apiPort: number
+  /** Tunnel ingress listener ports (127.0.0.1). */
+  tailscaleIngressPort: number
+  cloudflareIngressPort: number
   /** Everything printed so far (stdout + stderr). */
   output(): string
   /** The access token printed in the banner (when remote access is on). */
@@ -102,6 +105,8 @@ export async function startLatchkey(opts: StartOptions = {}): Promise<Latchkey> 
     dataDir,
     dashboardPort: 0,
     apiPort: 0,
+    tailscaleIngressPort: 0,
+    cloudflareIngressPort: 0,
     token: null,
     output: () => out,
     url: (path = '/', listener = 'dashboard') => `http://127.0.0.1:${listener === 'api' ? lk.apiPort : lk.dashboardPort}${path}`,
@@ -116,9 +121,11 @@ export async function startLatchkey(opts: StartOptions = {}): Promise<Latchkey> 
     },
   }
   if (opts.waitReady !== false) {
-    const m = await waitFor(/INFO\s+ready(?: dashboard=(\d+))? api=(\d+)/)
+    const m = await waitFor(/INFO\s+ready(?: dashboard=(\d+))? api=(\d+) tsi=(\d+) cfi=(\d+)/)
     lk.dashboardPort = Number(m[1] ?? 0)
     lk.apiPort = Number(m[2])
+    lk.tailscaleIngressPort = Number(m[3])
+    lk.cloudflareIngressPort = Number(m[4])
     lk.token = out.match(/must enter this token:\n\s+(\S+)/)?.[1] ?? null
   }
   return lk

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'bun:test'
+import { readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { SettingsStore, SettingsValidationError } from '../../../src/config/settings-store.ts'
+import { tempDir } from '../../helpers/latchkey.ts'
+
+describe('SettingsStore', () => {
+  it('creates settings.json with the runbook defaults and mode 0600', () => {
+    const dir = tempDir()
+    const store = SettingsStore.open(dir)
+    const s = store.get()
+    expect(s.remoteAccess.tokenStrategy.shortLived.ttlMs).toBe(900000)
+    expect(s.remoteAccess.tokenStrategy.shortLived.maxTtlMs).toBe(86400000)
+    expect(s.remoteAccess.lifecycle.rememberLastRunning).toBe(false)
+    expect(statSync(join(dir, 'settings.json')).mode & 0o777).toBe(0o600)
+  })
+
+  it('writes an update atomically and leaves no temp file', () => {
+    const dir = tempDir()
+    const store = SettingsStore.open(dir)
+    store.update((d) => {
+      d.remoteAccess.activeProvider = 'cloudflare'
+    })
+    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')).remoteAccess.activeProvider).toBe('cloudflare')
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([])
+    expect(SettingsStore.open(dir).get().remoteAccess.activeProvider).toBe('cloudflare')
+  })
+
+  it('refuses an invalid update naming the field and writes nothing', () => {
+    const dir = tempDir()
+    const store = SettingsStore.open(dir)
+    const before = readFileSync(join(dir, 'settings.json'), 'utf8')
+    let err: unknown
+    try {
+      store.update((d) => {
+        ;(d.remoteAccess.providers.tailscale as any).targetPort = 70000
+      })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(SettingsValidationError)
+    expect((err as SettingsValidationError).problem.field).toBe('remoteAccess.providers.tailscale.targetPort')
+    expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(before)
+    expect(store.get().remoteAccess.providers.tailscale.targetPort).toBeNull()
+  })
+
+  it('reports a hand-edited syntax error with line and column and never overwrites it', () => {
+    const dir = tempDir()
+    const broken = '{\n  "remoteAccess": {\n    "enabled": tru\n  }\n}\n'
+    writeFileSync(join(dir, 'settings.json'), broken)
+    expect(() => SettingsStore.open(dir)).toThrow(/settings\.json: line 3, column 16: invalid JSON/)
+    expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(broken)
+  })
+
+  it('reports a wrong value with the position of the field', () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'settings.json'), '{\n  "remoteAccess": {\n    "activeProvider": "ngrok"\n  }\n}\n')
+    expect(() => SettingsStore.open(dir)).toThrow('line 3, column 23: "remoteAccess.activeProvider" must be tailscale, cloudflare or null')
+  })
+
+  it('reports an unknown field', () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'settings.json'), '{"remoteAccess": {"enabld": true}}')
+    expect(() => SettingsStore.open(dir)).toThrow('"remoteAccess.enabld" is not a known field')
+  })
+
+  it('tells subscribers about each change', () => {
+    const store = SettingsStore.open(tempDir())
+    const seen: (string | null)[] = []
+    store.subscribe((next) => seen.push(next.remoteAccess.activeProvider))
+    store.update((d) => void (d.remoteAccess.activeProvider = 'tailscale'))
+    expect(seen).toEqual(['tailscale'])
+  })
+})
