@@ -2,22 +2,33 @@
  * identify(): who is calling, and with which role. The one place trust is decided, for
  * every request on every listener. The cases, in order:
  *
+ * - Forged internal identity: any `x-latchkey-*` header that does not carry this process's
+ *   secret (internal-identity.ts) → refused outright (403), whatever else is presented.
+ *   Identity this process forwarded to itself → the role it forwarded.
  * - Loopback (the local user): a direct connection to the dashboard, API or an app listener
  *   from 127.0.0.0/8 or ::1, with exactly one Host header naming this machine and no
  *   forwarding or identity headers (unless the peer is a trusted proxy). Tunnel ingress is
  *   never loopback, whatever its peer. Admin while no `admins` list is configured; once it
- *   is, admin only with `adminAllowLocalhost` (DESIGN.md, "Roles").
- * - `adminAllowLocalhost` also admits RFC 1918 peers on direct listeners (Docker bridges).
+ *   is, admin only with `adminAllowLocalhost`, else refused (403) with how to get in
+ *   (DESIGN.md, "Roles").
+ * - `adminAllowLocalhost` also admits RFC 1918 peers on direct listeners with no forwarding
+ *   headers (Docker bridges; admin-allowlist reference, "Fields"). Never on tunnel ingress.
  * - `--insecure-no-auth`: everyone on a direct listener is admin. Never on tunnel ingress.
  * - Bearer or `?token=`: the access token → admin; the API key → admin.
  * - Session cookie (from a token or login-link visit) → the role it was issued with.
- * - Tailscale WhoIs of a direct tailnet peer → admin if its UserProfile.ID is in `admins`,
- *   else viewer. Tagged nodes have no identity.
+ * - Tailscale WhoIs of a direct peer's address → admin if its UserProfile.ID is in `admins`,
+ *   else viewer (403 on admin routes: "access denied: user N is not in admins"). Tagged
+ *   nodes and unknown peers have no identity (whois.ts; facts §4.2, §4.3).
  * - Tailscale serve identity headers: only on the Tailscale ingress, only with
- *   `tailscale.trustServeHeaders`, never for Funnel requests (`Tailscale-Funnel-Request`).
+ *   `tailscale.trustServeHeaders` (facts §5: tailscaled strips client copies, but any local
+ *   process can reach that port). The login is matched to an ID by WhoIs of the single
+ *   X-Forwarded-For address; without that match it is a viewer. Funnel requests
+ *   (`Tailscale-Funnel-Request`) have no identity anywhere: they need a token, and never get
+ *   admin through Tailscale (admin-allowlist reference, "Funnel caveat").
  *
  * The most permissive role wins. A presented credential that is wrong is reported in
- * `failedCredential`, so the rate limiter can count guesses.
+ * `failedCredential`, so the rate limiter can count guesses. With an empty `admins` list
+ * nothing becomes open: every non-public route still needs one of the above.
  */
 import type { Role } from './roles.ts'
 import { maxRole } from './roles.ts'
@@ -27,8 +38,10 @@ import { clientAddress, hasForwardingHeaders, hostIsLocal, isLoopbackAddress, is
 import { secretsEqual } from '../tokens/secrets.ts'
 import { SESSION_COOKIE, type SessionRecord, type SessionStore } from '../tokens/sessions.ts'
 import { readCookie } from './cookies.ts'
+import { readInternalIdentity } from './internal-identity.ts'
+import { readServeHeaders } from '../tailscale/serve-headers.ts'
 
-export type Via = 'loopback' | 'private-network' | 'insecure-no-auth' | 'access-token' | 'api-key' | 'session' | 'tailscale' | 'anonymous'
+export type Via = 'loopback' | 'private-network' | 'insecure-no-auth' | 'access-token' | 'api-key' | 'session' | 'tailscale' | 'tailscale-serve' | 'internal' | 'anonymous'
 
 export interface TailscaleIdentity {
   id: string
@@ -53,6 +66,11 @@ export interface Caller {
   failedCredential: boolean
   /** Why the role is lower than the caller might expect, in words a person can act on. */
   reason?: string
+  /**
+   * Recognised and refused (the local user under an allowlist, a forged internal header):
+   * answer 403 with `reason` rather than 401.
+   */
+  denied?: boolean
 }
 
 export interface GuardOptions {
@@ -109,16 +127,30 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
   }
   const direct = !isTunnelIngress(conn)
   const allowlist = o.admins.length > 0
+  const notAdmin = (id: string) =>
+    `access denied: user ${id} is not in admins` + (allowlist ? '' : ' (no admins are configured: add this ID to admins in latchkey.yaml)')
+
+  const internal = readInternalIdentity(headers, conn)
+  if (internal.kind === 'forged') {
+    return { ...caller, local: false, denied: true, reason: 'refused a forged internal identity header (x-latchkey-*): only latchkey itself may send these' }
+  }
+  if (internal.kind === 'valid') {
+    const { identity } = internal
+    if (identity.tailscale) caller.tailscale = identity.tailscale
+    grant(identity.role, 'internal', identity.key)
+    return caller
+  }
 
   if (local) {
-    if (!allowlist) grant('admin', 'loopback', 'local')
-    else if (o.adminAllowLocalhost) grant('admin', 'loopback', 'local')
+    if (!allowlist || o.adminAllowLocalhost) grant('admin', 'loopback', 'local')
     else {
       caller.key = 'local'
-      caller.reason = 'admin access requires a Tailscale identity or an API key (or set adminAllowLocalhost: true in latchkey.yaml to bootstrap)'
+      caller.denied = true
+      caller.reason = 'admin access requires a Tailscale identity or an API key (admins is set in latchkey.yaml; to bootstrap, set adminAllowLocalhost: true, or send Authorization: Bearer <apiKey or access token>)'
     }
-  } else if (direct && allowlist && o.adminAllowLocalhost && conn.peer && !hasForwardingHeaders(headers) &&
-    (isLoopbackAddress(conn.peer.address) || isPrivateAddress(conn.peer.address))) {
+  } else if (direct && o.adminAllowLocalhost && conn.peer && isPrivateAddress(conn.peer.address) && !hasForwardingHeaders(headers)) {
+    // Loopback peers are admitted only through the loopback rule above (its Host check stops
+    // DNS rebinding); RFC 1918 peers (Docker port mapping) here.
     grant('admin', 'private-network', `address:${conn.peer.address}`)
   }
   if (direct && o.insecureNoAuth) grant('admin', 'insecure-no-auth', 'local')
@@ -140,24 +172,40 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
     }
   }
 
-  if (o.whois && direct && conn.peer && !local) {
+  const funnel = headers.has('tailscale-funnel-request')
+  if (o.whois && direct && conn.peer && !local && !funnel) {
     const who = await o.whois(conn.peer.address, conn.peer.port)
     if (who) {
       caller.tailscale = who
       const admin = o.admins.includes(who.id)
-      if (!admin && allowlist) caller.reason = `access denied: user ${who.id} is not in admins`
+      if (!admin) caller.reason = notAdmin(who.id)
       grant(admin ? 'admin' : 'viewer', 'tailscale', `tailscale:${who.id}`)
     }
   }
 
-  if (conn.listener === 'tailscale-ingress' && o.trustServeHeaders && !headers.has('tailscale-funnel-request')) {
-    const login = headers.get('tailscale-user-login')
-    if (login) {
-      // Serve headers carry the login name, not the numeric ID; admins are listed by ID,
-      // so a serve identity alone is a viewer (admin needs WhoIs, an API key or a token).
-      caller.tailscale ??= { id: '', loginName: login, displayName: headers.get('tailscale-user-name') ?? login, profilePicUrl: headers.get('tailscale-user-profile-pic') ?? '' }
-      grant('viewer', 'tailscale', `tailscale-login:${login}`)
+  if (conn.listener === 'tailscale-ingress' && o.trustServeHeaders) {
+    const serve = readServeHeaders(headers)
+    if (serve.funnel) {
+      caller.reason ??= 'Tailscale Funnel requests carry no identity: open the connect link or send Authorization: Bearer <token>'
+    } else if (serve.loginName) {
+      // The headers carry a login name; admins are listed by ID. WhoIs of the client address
+      // tailscaled reports gives the ID, believed only when its login matches the header.
+      const who = o.whois && serve.clientIp ? await o.whois(serve.clientIp, 0) : null
+      if (who && who.loginName === serve.loginName) {
+        caller.tailscale ??= who
+        const admin = o.admins.includes(who.id)
+        if (!admin) caller.reason = notAdmin(who.id)
+        grant(admin ? 'admin' : 'viewer', 'tailscale-serve', `tailscale:${who.id}`)
+      } else {
+        caller.tailscale ??= { id: '', loginName: serve.loginName, displayName: serve.displayName || serve.loginName, profilePicUrl: serve.profilePicUrl }
+        caller.reason ??= `access denied: ${serve.loginName} has no Tailscale ID latchkey could confirm (admins are matched by ID; use a direct tailnet connection or an API key)`
+        grant('viewer', 'tailscale-serve', `tailscale-login:${serve.loginName}`)
+      }
     }
+  }
+  if (caller.role === 'admin') {
+    caller.reason = undefined
+    caller.denied = undefined
   }
   return caller
 }

@@ -28,6 +28,9 @@ export async function callerOf(request: Request, services: Services): Promise<Ca
 /** 401 for no identity, 403 for too low a role; null when `need` is met. */
 export function refusal(caller: Caller, need: Need): ApiError | null {
   if (need === 'public') return null
+  // A caller latchkey recognised and refused (the local user under an allowlist, a forged
+  // internal header) is told why with a 403, not asked to authenticate again.
+  if (caller.role === 'none' && caller.denied && caller.reason) return new ApiError(403, 'forbidden', caller.reason)
   if (caller.role === 'none') {
     const how = caller.reason ?? 'send Authorization: Bearer <token>, or open the connect link from the dashboard'
     return new ApiError(401, 'unauthorized', `Authentication required: ${how}`, undefined, { 'www-authenticate': 'Bearer realm="latchkey"' })
@@ -38,6 +41,21 @@ export function refusal(caller: Caller, need: Need): ApiError | null {
   return null
 }
 
+/** Log fields for a refusal: who (as identified), what was asked, why; no credentials. */
+export function refusedFields(request: Request, caller: Caller, refused: ApiError): Record<string, unknown> {
+  return {
+    status: refused.status,
+    method: request.method,
+    path: new URL(request.url).pathname,
+    via: caller.via,
+    role: caller.role,
+    address: caller.address,
+    tailscaleId: caller.tailscale?.id || undefined,
+    login: caller.tailscale?.loginName || undefined,
+    reason: refused.message,
+  }
+}
+
 export function guardPlugin(services: Services) {
   return new Elysia({ name: 'latchkey.guard', seed: services }).macro({
     role: (need: Need) => ({
@@ -45,9 +63,10 @@ export function guardPlugin(services: Services) {
         const caller = await callerOf(request, services)
         const refused = refusal(caller, need) ?? checkStateChange(request, services.origins)
         if (refused) {
-          if (refused.status === 403 && caller.role !== 'none') {
-            services.log.warn('refused', { method: request.method, path: new URL(request.url).pathname, via: caller.via, who: caller.tailscale?.id || caller.key, role: caller.role })
-          }
+          // Admin-allowlist reference: a refused action is logged at warn with the caller's
+          // identity, so an operator can find the ID to add. Never a secret: no query, no token.
+          if (refused.status === 403) services.log.warn('refused', refusedFields(request, caller, refused))
+          else services.log.debug('refused', refusedFields(request, caller, refused))
           throw refused
         }
         return { caller }

@@ -17,6 +17,7 @@ import { createDispatcher } from './dispatch.ts'
 import { startListeners, type Listeners } from './listeners.ts'
 import { banner } from '../banner.ts'
 import { VERSION } from '../version.ts'
+import { logIdentitySetup, tailscaleWhois } from '../guard/identity-setup.ts'
 import type { Services } from '../context.ts'
 
 export interface Running {
@@ -58,6 +59,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         apiKey: config.apiKey,
         accessToken: () => accessToken.value,
         sessions,
+        whois: tailscaleWhois(config, log),
       },
       remoteStatus: () => ({
         state: 'stopped',
@@ -70,6 +72,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       }),
       ports: { dashboard: 0, api: 0, tailscaleIngress: 0, cloudflareIngress: 0 },
     }
+    logIdentitySetup(config, log)
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     const api = createApi(services)
     const handlerFor = createDispatcher({ services, api, dashboard })
