@@ -47,7 +47,17 @@ export function canCreateNamespaces(): boolean {
   return process.getuid?.() === 0 && spawnSync('ip', ['-V']).status === 0
 }
 
-export function createPeer(): Peer {
+export interface PeerOptions {
+  /**
+   * A fixed address pair (a /30 unless `prefixLength` says otherwise), e.g. a 172.17.x pair
+   * to look like a Docker bridge. Default: a fresh pair in 10.213.0.0/16.
+   */
+  hostAddress?: string
+  peerAddress?: string
+  prefixLength?: number
+}
+
+export function createPeer(opts: PeerOptions = {}): Peer {
   const id = `${process.pid % 10000}${counter++}`
   const ns = `lk${id}`
   const host = `lkh${id}`
@@ -56,16 +66,17 @@ export function createPeer(): Peer {
   const n = (process.pid * 7 + counter * 13) % 16000
   const a = Math.floor(n / 64)
   const b = (n % 64) * 4
-  const hostAddress = `10.213.${a}.${b + 1}`
-  const peerAddress = `10.213.${a}.${b + 2}`
+  const hostAddress = opts.hostAddress ?? `10.213.${a}.${b + 1}`
+  const peerAddress = opts.peerAddress ?? `10.213.${a}.${b + 2}`
+  const prefix = opts.prefixLength ?? 30
   spawnSync('ip', ['netns', 'del', ns])
   spawnSync('ip', ['link', 'del', host])
   run(['ip', 'netns', 'add', ns])
   run(['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', guest])
   run(['ip', 'link', 'set', guest, 'netns', ns])
-  run(['ip', 'addr', 'add', `${hostAddress}/30`, 'dev', host])
+  run(['ip', 'addr', 'add', `${hostAddress}/${prefix}`, 'dev', host])
   run(['ip', 'link', 'set', host, 'up'])
-  run(['ip', 'netns', 'exec', ns, 'ip', 'addr', 'add', `${peerAddress}/30`, 'dev', guest])
+  run(['ip', 'netns', 'exec', ns, 'ip', 'addr', 'add', `${peerAddress}/${prefix}`, 'dev', guest])
   run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'set', guest, 'up'])
   run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
   let destroyed = false
