@@ -72,7 +72,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 const byFlag = new Map(OPTIONS.filter((o) => o.flag).map((o) => [o.flag!, o]))
 
-export const COMMANDS = ['run', 'serve', 'help', 'version'] as const
+export const COMMANDS = ['run', 'serve', 'doctor', 'service', 'help', 'version'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface ParsedArgs {
@@ -216,6 +216,9 @@ export function helpText(version: string): string {
     'Usage:',
     '  latchkey [options]                 start (dashboard on :3000, API on :8000)',
     '  latchkey serve [options]           headless: API only, no dashboard, no terminal UI',
+    '  latchkey doctor [options]          check this machine\'s setup, one line each with a fix',
+    '  latchkey service install [options] run "latchkey serve [options]" at login (systemd or launchd)',
+    '  latchkey service uninstall         remove that service',
     '',
     'Options (precedence: flag > environment > latchkey.yaml > default):',
   ]

@@ -3,6 +3,8 @@ import { parseArgs, helpText, type ParsedArgs } from './cli.ts'
 import { runtime } from './runtime/index.ts'
 import { VERSION, versionLine } from './version.ts'
 import { start } from './server/start.ts'
+import { doctor } from './commands/doctor.ts'
+import { service } from './commands/service.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -10,6 +12,8 @@ type Env = Record<string, string | undefined>
 const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>> = {
   run: (args, env) => start(args, env),
   serve: (args, env) => start(args, env),
+  doctor: (args, env) => doctor(args, env),
+  service: (args, env) => service(args, env),
 }
 
 function fail(err: unknown): never {
