@@ -14,9 +14,11 @@ fi
 
 declare -A pkg_for=([chromium]=chromium [tmux]=tmux [ip]=iproute2 [curl]=curl [wrk]=wrk [nginx]=nginx [qemu-aarch64-static]=qemu-user-static [systemd-analyze]=systemd)
 missing=()
-for cmd in chromium tmux ip curl; do
+for cmd in chromium tmux ip curl qemu-aarch64-static systemd-analyze; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
 done
+# The arm64 loader and libc, so qemu-aarch64-static can start the linux-arm64 release binary.
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Debian packages for the tests: ${missing[*]}"
