@@ -8,6 +8,8 @@ import { accessRoutes } from './api/access.ts'
 import { whoamiRoutes } from './api/whoami.ts'
 import { remoteRoutes } from './api/remote.ts'
 import { sessionRoutes } from './api/session.ts'
+import { remoteTokenRoutes } from './api/remote-tokens.ts'
+import { remoteLoginRoutes } from './api/remote-login.ts'
 
 export function createApi(services: Services) {
   return (
@@ -30,6 +32,8 @@ export function createApi(services: Services) {
       .use(whoamiRoutes(services))
       .use(remoteRoutes(services))
       .use(sessionRoutes(services))
+      .use(remoteTokenRoutes(services))
+      .use(remoteLoginRoutes(services))
   )
 }
 

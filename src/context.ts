@@ -9,6 +9,8 @@ import type { GuardOptions } from './guard/identify.ts'
 import type { OriginPolicy } from './guard/origins.ts'
 import type { Logger } from './log.ts'
 import type { AccessToken } from './tokens/access-token.ts'
+import type { LoginTokens } from './tokens/login-tokens.ts'
+import type { GuessLimiter } from './tokens/rate-limit.ts'
 
 export interface Services {
   config: Config
@@ -18,6 +20,10 @@ export interface Services {
   settings: SettingsStore
   sessions: SessionStore
   accessToken: AccessToken
+  /** Persistent and short-lived login tokens for /remote-login?rt= (runbook §6.1). */
+  loginTokens: LoginTokens
+  /** Failed-credential limits per client address and per tunnel ingress. */
+  rateLimit: GuessLimiter
   origins: OriginPolicy
   guard: GuardOptions
   log: Logger

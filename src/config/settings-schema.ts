@@ -45,6 +45,8 @@ export const TokenStrategy = t.Object(
         enabled: t.Boolean({ default: true }),
         ttlMs: t.Integer({ minimum: 1000, maximum: 30 * 86400000, default: 900000, error: 'must be a number of milliseconds (>= 1000)' }),
         maxTtlMs: t.Integer({ minimum: 1000, maximum: 30 * 86400000, default: 86400000, error: 'must be a number of milliseconds (>= 1000)' }),
+        /** Beyond the runbook: how long a device signed in with a short-lived link stays signed in. */
+        sessionMaxAgeMs: t.Integer({ minimum: 60000, maximum: 30 * 86400000, default: 43200000, error: 'must be a number of milliseconds (>= 60000)' }),
       },
       { additionalProperties: false, default: {} },
     ),

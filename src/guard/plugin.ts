@@ -61,7 +61,9 @@ export function guardPlugin(services: Services) {
     role: (need: Need) => ({
       async resolve({ request }) {
         const caller = await callerOf(request, services)
-        const refused = refusal(caller, need) ?? checkStateChange(request, services.origins)
+        // Guessing is limited before anything else (issue 5): an over-budget client gets 429.
+        const limited = services.rateLimit.account(request, caller, connectionOf(request)!)
+        const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, services.origins)
         if (refused) {
           // Admin-allowlist reference: a refused action is logged at warn with the caller's
           // identity, so an operator can find the ID to add. Never a secret: no query, no token.

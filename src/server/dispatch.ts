@@ -49,6 +49,12 @@ export function createDispatcher(deps: DispatchDeps) {
     // Pages and path-mode apps need a signed-in caller; a ?token= visit signs in first.
     const caller = await callerOf(request, services)
     const url = new URL(request.url)
+    // Guessing ?token= on pages is limited like the API (issue 5): 429 before any exchange.
+    const limited = services.rateLimit.account(request, caller, conn)
+    if (limited) {
+      if (!isNavigation(request)) return [limited.toResponse(), false]
+      return [htmlResponse(messagePage('Too many attempts', limited.message, dashboard?.cssHref ?? null), 429, limited.headers), true]
+    }
     if ((request.method === 'GET' || request.method === 'HEAD') && url.searchParams.has('token') && isNavigation(request)) {
       if (caller.via === 'access-token') return [exchangeAccessToken(request, conn, caller, services), true]
     }

@@ -9,6 +9,8 @@ import { acquireInstanceLock } from '../config/instance-lock.ts'
 import { SettingsStore } from '../config/settings-store.ts'
 import { SessionStore } from '../tokens/sessions.ts'
 import { AccessToken } from '../tokens/access-token.ts'
+import { LoginTokens } from '../tokens/login-tokens.ts'
+import { GuessLimiter } from '../tokens/rate-limit.ts'
 import { OriginPolicy } from '../guard/origins.ts'
 import { createLogger } from '../log.ts'
 import { createApi } from '../app.ts'
@@ -39,7 +41,9 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     log.addSecret(accessToken.value)
     log.addSecret(config.apiKey)
     const sessions = new SessionStore({ dataDir })
-    sessions.retainIssuers((issuer) => issuer === accessToken.issuer)
+    const loginTokens = new LoginTokens({ settings, revokeIssuer: (issuer) => sessions.revokeIssuer(issuer), addSecret: (s) => log.addSecret(s) })
+    // Sessions of a fixed access token or of the persistent login token survive a restart.
+    sessions.retainIssuers((issuer) => issuer === accessToken.issuer || issuer === loginTokens.persistentIssuer())
     const mode = args.command === 'serve' ? 'headless' : 'dashboard'
     const services: Services = {
       config,
@@ -48,6 +52,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       settings,
       sessions,
       accessToken,
+      loginTokens,
+      rateLimit: new GuessLimiter(),
       origins: new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: config.port }),
       log,
       guard: {
