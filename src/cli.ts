@@ -68,6 +68,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'How long a starting tunnel may take to become ready before it is marked failed' },
   { key: 'apps', flag: '--app', yaml: 'apps', type: 'apps', default: [], repeatable: true,
     help: 'A local web app to put behind latchkey: name=http://127.0.0.1:PORT (repeatable)' },
+  { key: 'appTimeoutMs', yaml: 'appTimeoutMs', env: 'LATCHKEY_APP_TIMEOUT_MS', type: 'nonneg', default: 30000,
+    help: 'How long an app may stay silent (no response yet) before latchkey answers 502' },
 ]
 
 const byFlag = new Map(OPTIONS.filter((o) => o.flag).map((o) => [o.flag!, o]))

@@ -9,6 +9,7 @@ import type { GuardOptions } from './guard/identify.ts'
 import type { OriginPolicy } from './guard/origins.ts'
 import type { Logger } from './log.ts'
 import type { AccessToken } from './tokens/access-token.ts'
+import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { GuessLimiter } from './tokens/rate-limit.ts'
 
@@ -31,4 +32,6 @@ export interface Services {
   remoteStatus(): unknown
   /** Bound ports, filled in once listeners are up. */
   ports: { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
+  /** The operator's apps behind latchkey (src/apps/); absent until start() builds it. */
+  apps?: AppsService
 }

@@ -26,10 +26,12 @@ const KEYS = new Set(['name', 'target', 'port', 'path', 'role', 'identityHeaders
 /** Validate one app entry; `where` prefixes the field names in errors (e.g. "apps[0]"). */
 export function parseAppEntry(raw: unknown, where: string): AppSpec {
   const fail = (field: string, why: string): never => {
-    throw new AppConfigError(`${where}.${field}`, `"${where}.${field}" ${why}`)
+    // An empty `where` (API bodies) names the field alone.
+    const name = where ? `${where}.${field}` : field
+    throw new AppConfigError(name, `"${name}" ${why}`)
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new AppConfigError(where, `"${where}" must be a mapping with name and target`)
+    throw new AppConfigError(where || 'body', `"${where || 'body'}" must be an object with name and target`)
   }
   const o = raw as Record<string, unknown>
   for (const k of Object.keys(o)) if (!KEYS.has(k)) fail(k, `is not a known app field (name, target, port, path, role, identityHeaders)`)
@@ -50,7 +52,8 @@ export function parseAppEntry(raw: unknown, where: string): AppSpec {
     identityHeaders: false,
   }
   if (o.port !== undefined) {
-    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) fail('port', 'must be 1-65535')
+    // 0 picks a free port (shown in GET /api/apps), as --port 0 does for the dashboard.
+    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 65535) fail('port', 'must be 0-65535')
     spec.port = o.port as number
   }
   if (o.path !== undefined) {

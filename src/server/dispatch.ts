@@ -18,7 +18,8 @@ import { exchangeAccessToken, isNavigation, safeLocation } from './token-exchang
 
 /** Handles requests for app listeners and path-mode apps (the apps issue provides it). */
 export interface AppHandler {
-  handle(request: Request, conn: Connection, ctx: RequestContext): Promise<Response>
+  /** Resolves undefined once Bun has taken the socket for a WebSocket (Deno gives a 101 Response). */
+  handle(request: Request, conn: Connection, ctx: RequestContext): Promise<Response | undefined>
   /** Whether `path` belongs to a path-mode app. */
   ownsPath(path: string): boolean
 }
@@ -36,7 +37,7 @@ export function createDispatcher(deps: DispatchDeps) {
   const { services, api, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
 
-  async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response, boolean]> {
+  async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
     if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
     if (isApiPath(path)) return [await api.handle(request), false]
     if (conn.listener === 'api') return [new ApiError(404, 'not_found', 'This port serves /api only; the dashboard is on the dashboard port').toResponse(), false]
@@ -81,7 +82,7 @@ export function createDispatcher(deps: DispatchDeps) {
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
       recordConnection(request, conn)
       const path = new URL(request.url).pathname
-      let res: Response
+      let res: Response | undefined
       let page = false
       try {
         ;[res, page] = await route(request, conn, ctx, path)
@@ -92,6 +93,8 @@ export function createDispatcher(deps: DispatchDeps) {
           res = new ApiError(500, 'internal_error', 'Something went wrong inside latchkey; the log has the details').toResponse()
         }
       }
+      // An upgraded WebSocket: nothing more to send (Bun) or the 101 as the runtime made it (Deno).
+      if (res === undefined) return res as unknown as Response
       if (res.status === 101 || (kind === 'app' && res.headers.has('upgrade'))) return res
       const out = withSecurityHeaders(res, { page, csp })
       if (!services.origins.allows(request.headers.get('origin'))) stripCors(out)

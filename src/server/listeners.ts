@@ -35,6 +35,11 @@ export async function listen(kind: ListenerKind, hostname: string, port: number,
   return handle
 }
 
+/** How the apps service opens a port-mode app's listener (same host as the dashboard). */
+export function appListenerOpener(hostname: string, handlerFor: () => HandlerFor) {
+  return (port: number, app: string): Promise<ServerHandle> => listen('app', hostname, port, handlerFor(), app)
+}
+
 /** Open the core listeners; a port in use fails with a message naming the flag to change. */
 export async function startListeners(opts: { host: string; port: number; apiPort: number; headless: boolean; handlerFor: HandlerFor }): Promise<Listeners> {
   const open = async (kind: ListenerKind, host: string, port: number, flag: string) => {

@@ -16,7 +16,8 @@ import { createLogger } from '../log.ts'
 import { createApi } from '../app.ts'
 import { loadDashboard } from '../dashboard/assets.ts'
 import { createDispatcher } from './dispatch.ts'
-import { startListeners, type Listeners } from './listeners.ts'
+import { appListenerOpener, startListeners, type Listeners } from './listeners.ts'
+import { AppsService } from '../apps/apps-service.ts'
 import { banner } from '../banner.ts'
 import { VERSION } from '../version.ts'
 import { logIdentitySetup, tailscaleWhois } from '../guard/identity-setup.ts'
@@ -81,7 +82,12 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     logIdentitySetup(config, log)
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     const api = createApi(services)
-    const handlerFor = createDispatcher({ services, api, dashboard })
+    const apps = new AppsService(services, {
+      open: appListenerOpener(config.host, () => handlerFor),
+      timeoutMs: (config as { appTimeoutMs?: number }).appTimeoutMs || 30000,
+    })
+    services.apps = apps
+    const handlerFor = createDispatcher({ services, api, dashboard, apps: apps.handler })
     const listeners = await startListeners({ host: config.host, port: config.port, apiPort: config.apiPort, headless: mode === 'headless', handlerFor })
     services.ports = {
       dashboard: listeners.dashboard?.port ?? 0,
@@ -90,6 +96,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       cloudflareIngress: listeners.cloudflareIngress.port,
     }
     if (config.port === 0 && listeners.dashboard) services.origins = new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: services.ports.dashboard })
+    await apps.start()
     print(await banner(services))
     log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
 
@@ -97,7 +104,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     const stop = () =>
       (stopping ??= (async () => {
         log.info('shutting down')
-        await Promise.race([listeners.stop(), new Promise((r) => setTimeout(r, 1500))])
+        await Promise.race([Promise.all([apps.stop(), listeners.stop()]), new Promise((r) => setTimeout(r, 1500))])
         sessions.flush()
         releaseLock()
       })())

@@ -1,0 +1,168 @@
+/**
+ * The AppHandler the dispatcher calls for app listeners and path-mode paths: the guard
+ * (the same identify() as the dashboard, the app's own minimum role), pause, then the HTTP
+ * or WebSocket proxy, and one access-log line per request.
+ */
+import type { AppHandler } from '../server/dispatch.ts'
+import type { Services } from '../context.ts'
+import type { Connection } from '../guard/connection.ts'
+import type { RequestContext } from '../runtime/index.ts'
+import type { Caller } from '../guard/identify.ts'
+import { callerOf, refusal } from '../guard/plugin.ts'
+import { requestOrigin } from '../guard/same-origin.ts'
+import { ApiError } from '../errors.ts'
+import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
+import { exchangeAccessToken, isNavigation, isSecure } from '../server/token-exchange.ts'
+import type { AppEntry, AppRegistry } from './registry.ts'
+import type { HealthMonitor } from './health.ts'
+import type { AccessLog } from './access-log.ts'
+import { downstreamHeaders, upstreamHeaders } from './proxy-headers.ts'
+import { countingBody, sendUpstream, UpstreamError } from './http-proxy.ts'
+import { isWebSocketUpgrade, proxyWebSocket, webSocketOriginAllowed } from './ws-proxy.ts'
+
+export interface AppHandlerDeps {
+  services: Services
+  registry: AppRegistry
+  health: HealthMonitor
+  accessLog: AccessLog
+  /** How long an app may stay silent (no response head, no WebSocket accept) before a 502. */
+  timeoutMs: number
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** The identity written to the access log and the identity headers (never a secret). */
+export function identityOf(caller: Caller): string {
+  return caller.tailscale?.id ? `tailscale:${caller.tailscale.id}` : caller.tailscale ? `tailscale-login:${caller.tailscale.loginName}` : caller.key
+}
+
+/** An error for browsers as a page, for everything else as JSON. */
+function failure(request: Request, status: number, code: string, title: string, message: string, headers: Record<string, string> = {}): Response {
+  if (isNavigation(request)) return htmlResponse(messagePage(title, message, null), status, headers)
+  const err = new ApiError(status, code, message, undefined, headers)
+  return err.toResponse()
+}
+
+export function createAppHandler(deps: AppHandlerDeps): AppHandler {
+  const { services, registry, health, accessLog } = deps
+  const targets = new Map<string, URL>()
+  const targetOf = (app: AppEntry) => {
+    let url = targets.get(app.spec.target)
+    if (!url) targets.set(app.spec.target, (url = new URL(app.spec.target)))
+    return url
+  }
+
+  async function handle(request: Request, conn: Connection, ctx: RequestContext): Promise<Response | undefined> {
+    const started = performance.now()
+    const url = new URL(request.url)
+    const app = conn.listener === 'app' ? registry.get(conn.app ?? '') : registry.matchPath(url.pathname)
+    if (!app || (conn.listener === 'app' && app.spec.port === undefined)) {
+      return failure(request, 404, 'app_not_found', 'No such app', 'No app is served at this address any more.')
+    }
+    const caller = await callerOf(request, services)
+    // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
+    if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && url.searchParams.has('token') && isNavigation(request)) {
+      return exchangeAccessToken(request, conn, caller, services)
+    }
+    const refused = refusal(caller, app.spec.role)
+    if (refused) {
+      if (refused.status === 401 && isNavigation(request)) {
+        return htmlResponse(tokenPage({ action: url.pathname, reason: caller.reason, cssHref: null }), 401, refused.headers)
+      }
+      return refused.toResponse()
+    }
+    const self = requestOrigin(request)
+    const origin = request.headers.get('origin')
+    const websocket = isWebSocketUpgrade(request)
+    // A foreign page must not drive the app with the user's credentials: WebSocket
+    // handshakes always, other requests when they change state (GET stays linkable).
+    if (websocket || !SAFE.has(request.method)) {
+      const site = request.headers.get('sec-fetch-site')
+      if (!webSocketOriginAllowed(origin, self, (o) => services.origins.allows(o)) || (origin === null && site === 'cross-site')) {
+        return failure(request, 403, 'cross_origin_refused', 'Refused', `Refused a ${websocket ? 'WebSocket' : 'state-changing request'} from another site: open the app at this address and try again`)
+      }
+    }
+    if (app.paused) {
+      return failure(request, 503, 'app_paused', 'App paused', `"${app.spec.name}" is paused by an admin; it answers again once resumed.`, { 'retry-after': '30' })
+    }
+
+    const target = targetOf(app)
+    const prefix = conn.listener === 'app' ? undefined : app.spec.path
+    const headers = upstreamHeaders(request.headers, {
+      caller,
+      host: request.headers.get('host') ?? '',
+      proto: isSecure(request, conn) ? 'https' : 'http',
+      identityHeaders: app.spec.identityHeaders,
+      prefix,
+    })
+    // latchkey has checked the origin; the app sees its own, so its own CSRF check agrees.
+    if (origin !== null && origin.toLowerCase() === self) headers.set('origin', target.origin)
+    const upstreamUrl = app.spec.target + url.pathname + upstreamSearch(url, request, caller)
+    const log = (status: number, bytes: number) =>
+      accessLog.record(app.spec.name, {
+        time: new Date().toISOString(),
+        identity: identityOf(caller),
+        method: websocket ? 'WS' : request.method,
+        path: url.pathname,
+        status,
+        bytes,
+        durationMs: Math.round(performance.now() - started),
+      })
+
+    try {
+      if (websocket) {
+        for (const name of [...headers.keys()]) if (name.startsWith('sec-websocket-')) headers.delete(name)
+        const protocols = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean)
+        const res = await proxyWebSocket(ctx, {
+          url: upstreamUrl.replace(/^http/, 'ws'),
+          headers,
+          protocols,
+          timeoutMs: deps.timeoutMs,
+          onClose: (bytes) => log(101, bytes),
+        })
+        health.report(app.spec.name, true)
+        return res
+      }
+      const answer = await sendUpstream({
+        url: upstreamUrl,
+        method: request.method,
+        headers,
+        body: request.body,
+        clientSignal: request.signal,
+        timeoutMs: deps.timeoutMs,
+      })
+      health.report(app.spec.name, true)
+      const out = downstreamHeaders(answer.headers, { target, prefix })
+      let body = answer.body
+      const length = out.get('content-length')
+      if (body === null || length !== null) log(answer.status, body === null ? 0 : Number(length))
+      else body = countingBody(body, (bytes) => log(answer.status, bytes))
+      return new Response(body, { status: answer.status, statusText: answer.statusText, headers: out })
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err
+      health.report(app.spec.name, false, err.message)
+      log(502, 0)
+      services.log.warn('app unreachable', { app: app.spec.name, reason: err.kind })
+      return failure(request, 502, 'app_unreachable', 'App not answering', `latchkey could not reach "${app.spec.name}": ${err.message}. Check that it is running at its configured address.`)
+    }
+  }
+
+  return {
+    handle: handle as AppHandler['handle'],
+    ownsPath: (path) => registry.matchPath(path) !== undefined,
+  }
+}
+
+/**
+ * The query to forward: as sent, except a `token` that was latchkey's own credential (it
+ * matched, so it is latchkey's secret); a `token` latchkey did not recognise belongs to
+ * the app (Jupyter uses one) and passes through.
+ */
+function upstreamSearch(url: URL, request: Request, caller: Caller): string {
+  if (!url.search) return ''
+  if (!url.searchParams.has('token') || request.headers.has('authorization') || caller.failedCredential) return url.search
+  const params = new URLSearchParams(url.search)
+  params.delete('token')
+  const rest = params.toString()
+  return rest ? `?${rest}` : ''
+}

@@ -1,0 +1,156 @@
+/**
+ * What crosses the proxy in each direction. Upstream: no hop-by-hop headers (RFC 9110
+ * §7.6.1), none of latchkey's secrets (its session cookie, Authorization), no client copy
+ * of a forwarding or identity header; then latchkey's own X-Forwarded-* and, when the app
+ * asks for them, the caller's identity (admin-allowlist reference, "Reverse proxy header
+ * trust": strip client-supplied identity headers before setting the resolved ones).
+ * Downstream: no hop-by-hop headers, no cookie that would shadow latchkey's session, and in
+ * path mode redirects and cookie paths kept under the app's prefix.
+ */
+import type { Caller } from '../guard/identify.ts'
+import { SESSION_COOKIE } from '../tokens/sessions.ts'
+
+/** RFC 9110 §7.6.1 plus the legacy ones every proxy drops. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
+/** Headers that claim where a request came from or who sent it: only latchkey may set them. */
+export function isIdentityOrForwarding(name: string): boolean {
+  return (
+    name === 'forwarded' ||
+    name === 'x-real-ip' ||
+    name === 'true-client-ip' ||
+    name === 'cf-connecting-ip' ||
+    name.startsWith('x-forwarded-') ||
+    name.startsWith('x-latchkey-') ||
+    name.startsWith('tailscale-')
+  )
+}
+
+/** Header names listed in Connection are hop-by-hop too. */
+function connectionListed(headers: Headers): Set<string> {
+  const listed = new Set<string>()
+  const value = headers.get('connection')
+  if (value) for (const n of value.split(',')) listed.add(n.trim().toLowerCase())
+  return listed
+}
+
+/** The Cookie header without latchkey's session cookie (null when nothing is left). */
+export function withoutSessionCookie(cookie: string): string | null {
+  const kept = cookie.split(';').filter((part) => {
+    const eq = part.indexOf('=')
+    return (eq === -1 ? part : part.slice(0, eq)).trim() !== SESSION_COOKIE
+  })
+  const out = kept.map((p) => p.trim()).filter(Boolean).join('; ')
+  return out || null
+}
+
+export interface UpstreamContext {
+  caller: Caller
+  /** The Host the client addressed (for X-Forwarded-Host). */
+  host: string
+  proto: 'http' | 'https'
+  identityHeaders: boolean
+  /** Path-mode prefix, sent as X-Forwarded-Prefix. */
+  prefix?: string
+  /** Keep Upgrade/Connection (WebSocket handshakes build their own). */
+  websocket?: boolean
+}
+
+/** The headers to send upstream. */
+export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Headers {
+  const listed = connectionListed(incoming)
+  const out = new Headers()
+  for (const [name, value] of incoming) {
+    if (HOP_BY_HOP.has(name) || listed.has(name) || name === 'host' || name === 'authorization' || isIdentityOrForwarding(name)) continue
+    if (name === 'cookie') {
+      const rest = withoutSessionCookie(value)
+      if (rest) out.set('cookie', rest)
+      continue
+    }
+    out.append(name, value)
+  }
+  out.set('x-forwarded-for', ctx.caller.address)
+  out.set('x-forwarded-proto', ctx.proto)
+  out.set('x-forwarded-host', ctx.host)
+  if (ctx.prefix) out.set('x-forwarded-prefix', ctx.prefix)
+  if (ctx.identityHeaders) setIdentity(out, ctx.caller)
+  return out
+}
+
+/** The caller's identity for apps that asked for it (values are ASCII-safe). */
+function setIdentity(out: Headers, caller: Caller): void {
+  const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 200)
+  out.set('x-latchkey-role', caller.role)
+  out.set('x-latchkey-via', caller.via)
+  // `key` is "local", "tailscale:<id>", "session:<id>", "token" or "api-key": never a secret.
+  out.set('x-latchkey-user', ascii(caller.tailscale?.id ? `tailscale:${caller.tailscale.id}` : caller.key))
+  if (caller.tailscale) {
+    out.set('x-latchkey-user-login', ascii(caller.tailscale.loginName))
+    out.set('x-latchkey-user-name', ascii(caller.tailscale.displayName))
+  }
+}
+
+export interface DownstreamContext {
+  /** The upstream origin and base path (target), to turn absolute redirects back into ours. */
+  target: URL
+  /** Path-mode prefix (e.g. /apps/grafana); undefined in port mode. */
+  prefix?: string
+}
+
+/** The response headers to send to the client. */
+export function downstreamHeaders(upstream: Headers, ctx: DownstreamContext): Headers {
+  const listed = connectionListed(upstream)
+  const out = new Headers()
+  for (const [name, value] of upstream) {
+    if (HOP_BY_HOP.has(name) || listed.has(name) || name === 'set-cookie') continue
+    if (name === 'location') {
+      out.set('location', rewriteLocation(value, ctx))
+      continue
+    }
+    out.append(name, value)
+  }
+  for (const cookie of upstream.getSetCookie()) {
+    const rewritten = rewriteSetCookie(cookie, ctx.prefix)
+    if (rewritten) out.append('set-cookie', rewritten)
+  }
+  return out
+}
+
+/**
+ * A redirect to the upstream's own origin becomes a path on ours; in path mode, a path
+ * outside the prefix is moved under it (apps that half-know their base path).
+ */
+export function rewriteLocation(location: string, ctx: DownstreamContext): string {
+  let path = location
+  if (/^[a-z][a-z0-9+.-]*:/i.test(location) || location.startsWith('//')) {
+    let url: URL
+    try {
+      url = new URL(location, ctx.target)
+    } catch {
+      return location
+    }
+    if (url.origin !== ctx.target.origin) return location
+    path = url.pathname + url.search + url.hash
+  }
+  if (!path.startsWith('/')) return path
+  // Collapse leading slashes so the result can never be protocol-relative (//evil.example).
+  path = path.replace(/^[/\\]+/, '/')
+  const prefix = ctx.prefix
+  if (prefix && path !== prefix && !path.startsWith(prefix + '/') && !path.startsWith(prefix + '?')) path = prefix + path
+  return path
+}
+
+/**
+ * Drop cookies named like latchkey's session (an app must not replace it); in path mode
+ * scope Path to the prefix and drop Domain, so apps on one origin keep their cookies apart.
+ */
+export function rewriteSetCookie(cookie: string, prefix: string | undefined): string | null {
+  const parts = cookie.split(';')
+  const eq = parts[0].indexOf('=')
+  if ((eq === -1 ? parts[0] : parts[0].slice(0, eq)).trim() === SESSION_COOKIE) return null
+  if (!prefix) return cookie
+  const attrs = parts.slice(1).filter((a) => !/^\s*(path|domain)\s*(=|$)/i.test(a))
+  const path = /;\s*path\s*=\s*([^;]*)/i.exec(cookie)?.[1]?.trim()
+  const scoped = path && (path === prefix || path.startsWith(prefix + '/')) ? path : prefix
+  return [parts[0], ...attrs.map((a) => a.trim()).filter(Boolean), `Path=${scoped}`].join('; ')
+}

@@ -1,0 +1,112 @@
+/**
+ * The apps latchkey fronts: the operator's (latchkey.yaml and `--app`, read-only) merged
+ * with the ones an admin added from the dashboard (settings.json), rebuilt whenever
+ * settings.json changes so edits apply without a restart.
+ */
+import type { SettingsStore } from '../config/settings-store.ts'
+import type { Logger } from '../log.ts'
+import type { AppSpec } from './app-config.ts'
+
+export interface AppEntry {
+  spec: AppSpec
+  /** `config`: latchkey.yaml or --app (not editable from the dashboard); `dashboard`: settings.json. */
+  source: 'config' | 'dashboard'
+  paused: boolean
+}
+
+type ChangeListener = (apps: readonly AppEntry[]) => void
+
+export class AppRegistry {
+  readonly #config: readonly AppSpec[]
+  readonly #settings: SettingsStore
+  readonly #log: Logger
+  /** Pause state of config apps lives in memory: latchkey never writes latchkey.yaml. */
+  readonly #pausedConfig = new Set<string>()
+  #apps = new Map<string, AppEntry>()
+  /** Path-mode apps, longest prefix first. */
+  #byPath: AppEntry[] = []
+  #listeners = new Set<ChangeListener>()
+  #unsubscribe: () => void
+
+  constructor(configApps: readonly AppSpec[], settings: SettingsStore, log: Logger) {
+    this.#config = configApps
+    this.#settings = settings
+    this.#log = log
+    this.#rebuild()
+    this.#unsubscribe = settings.subscribe((next, prev) => {
+      if (JSON.stringify(next.apps) !== JSON.stringify(prev.apps)) this.#rebuild()
+    })
+  }
+
+  list(): AppEntry[] {
+    return [...this.#apps.values()]
+  }
+
+  get(name: string): AppEntry | undefined {
+    return this.#apps.get(name)
+  }
+
+  /** The path-mode app whose prefix `path` is under (the prefix itself included). */
+  matchPath(path: string): AppEntry | undefined {
+    for (const app of this.#byPath) {
+      const prefix = app.spec.path!
+      if (path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47)) return app
+    }
+    return undefined
+  }
+
+  /** Pause or resume; dashboard apps remember it in settings.json, config apps until restart. */
+  setPaused(name: string, paused: boolean): void {
+    const app = this.#apps.get(name)
+    if (!app) return
+    if (app.source === 'config') {
+      if (paused) this.#pausedConfig.add(name)
+      else this.#pausedConfig.delete(name)
+      this.#rebuild()
+    } else {
+      this.#settings.update((draft) => {
+        const stored = draft.apps.find((a) => a.name === name)
+        if (stored) stored.paused = paused
+      })
+    }
+  }
+
+  /** Be told after every change (the listener set and health checks follow it). */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  close(): void {
+    this.#unsubscribe()
+    this.#listeners.clear()
+  }
+
+  #rebuild(): void {
+    const next = new Map<string, AppEntry>()
+    const ports = new Set<number>()
+    const paths = new Set<string>()
+    const add = (spec: AppSpec, source: AppEntry['source'], paused: boolean) => {
+      // Note: the API refuses clashes; these catch a hand-edited settings.json.
+      const clash = next.has(spec.name) ? `name "${spec.name}"` : spec.port !== undefined && ports.has(spec.port) ? `port ${spec.port}` : spec.path !== undefined && paths.has(spec.path) ? `path "${spec.path}"` : null
+      if (clash) {
+        this.#log.warn('app skipped', { app: spec.name, source, reason: `${clash} is already used by another app` })
+        return
+      }
+      next.set(spec.name, { spec, source, paused })
+      if (spec.port !== undefined) ports.add(spec.port)
+      if (spec.path !== undefined) paths.add(spec.path)
+    }
+    for (const spec of this.#config) add(spec, 'config', this.#pausedConfig.has(spec.name))
+    for (const stored of this.#settings.get().apps) {
+      const { paused, ...rest } = stored
+      const spec: AppSpec = { ...rest, target: rest.target.replace(/\/+$/, '') }
+      if (spec.port === undefined && spec.path === undefined) spec.path = `/apps/${spec.name}`
+      add(spec, 'dashboard', paused)
+    }
+    this.#apps = next
+    this.#byPath = [...next.values()].filter((a) => a.spec.path !== undefined).sort((a, b) => b.spec.path!.length - a.spec.path!.length)
+    const apps = this.list()
+    for (const l of this.#listeners) l(apps)
+  }
+}
