@@ -30,7 +30,8 @@ beforeAll(async () => {
   keyDir = tempDir('lk-keys-')
   writeFileSync(join(keyDir, 'api-key'), `${FILE_KEY}\n`, { mode: 0o600 })
   lk = await startLatchkey({
-    args: ['--host', '0.0.0.0', '--tailscale-socket', api.socketPath],
+    // One harmless app whose paused flag an admin action flips and a viewer route reads back.
+    args: ['--host', '0.0.0.0', '--tailscale-socket', api.socketPath, '--app', 'notes=http://127.0.0.1:9'],
     yaml: ['admins:', '  - "12345"  # alice', `apiKey: "${YAML_KEY}"`, `apiKeyFile: ${join(keyDir, 'api-key')}`].join('\n') + '\n',
   })
 })
@@ -45,8 +46,10 @@ interface Route {
   method: 'GET' | 'POST'
   path: string
   need: Need
-  /** True when the answer could only have come from the route's own handler. */
-  ran(res: PeerResponse): boolean
+  /** Put the state back before each caller (for routes with a side effect). */
+  reset?(): Promise<void>
+  /** True when the route's own handler ran: its side effect, or an answer only it gives. */
+  ran(res: PeerResponse): boolean | Promise<boolean>
 }
 interface CallerRow {
   name: string
@@ -63,6 +66,11 @@ const json = (res: PeerResponse) => {
     return {}
   }
 }
+/** The admin's view of the app, read over the API with the API key. */
+const asAdmin = (path: string, method = 'GET') =>
+  curlFrom(null, `http://127.0.0.1:${lk.apiPort}${path}`, { method, headers: { authorization: `Bearer ${FILE_KEY}`, 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' })
+const notesPaused = async () => (await asAdmin('/api/apps')).json().apps.find((a: { name: string }) => a.name === 'notes').paused as boolean
+
 const ROUTES: Route[] = [
   { method: 'GET', path: '/api/health', need: 'public', ran: (r) => json(r).status === 'ok' },
   { method: 'GET', path: '/api/whoami', need: 'public', ran: (r) => 'authenticated' in json(r) },
@@ -70,6 +78,16 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/access', need: 'viewer', ran: (r) => 'tokenRequired' in json(r) },
   { method: 'POST', path: '/api/session/logout', need: 'viewer', ran: (r) => 'signedOut' in json(r) && /latchkey/i.test(r.headers.get('set-cookie') ?? '') },
   { method: 'GET', path: '/api/connect', need: 'admin', ran: (r) => 'tokenIncluded' in json(r) },
+  {
+    method: 'POST',
+    path: '/api/apps/notes/pause',
+    need: 'admin',
+    reset: async () => {
+      expect((await asAdmin('/api/apps/notes/resume', 'POST')).status).toBe(200)
+      expect(await notesPaused()).toBe(false)
+    },
+    ran: () => notesPaused(),
+  },
 ]
 
 const fromPeer = (p: () => Peer, headers: Record<string, string> = {}) => (path: string, init: PeerRequest) =>
@@ -104,9 +122,10 @@ describe('roles: method × route × caller', () => {
     for (const caller of CALLERS) {
       for (const route of ROUTES) {
         const init: PeerRequest = route.method === 'POST' ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' } : { method: 'GET' }
+        await route.reset?.()
         const res = await caller.send(route.path, init)
         const want = expectedStatus(caller, route.need)
-        const ran = route.ran(res)
+        const ran = await route.ran(res)
         if (res.status !== want || ran !== (want === 200)) {
           failures.push(`${caller.name} ${route.method} ${route.path}: got ${res.status} (handler ran: ${ran}), want ${want} (${res.body.slice(0, 160)})`)
         }
