@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'bun:test'
+import { downstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutSessionCookie } from '../../../src/apps/proxy-headers.ts'
+import type { Caller } from '../../../src/guard/identify.ts'
+
+const caller: Caller = { role: 'viewer', via: 'session', address: '10.213.0.2', local: false, key: 'session:abc', failedCredential: false }
+const target = new URL('http://127.0.0.1:8888')
+
+describe('upstreamHeaders', () => {
+  const incoming = new Headers({
+    authorization: 'Bearer secret-token',
+    cookie: 'a=1; latchkey_session=s3cret; b=2',
+    connection: 'keep-alive, x-hop',
+    'x-hop': 'drop me',
+    'keep-alive': 'timeout=5',
+    'proxy-authorization': 'Basic eA==',
+    'x-forwarded-for': '1.2.3.4',
+    forwarded: 'for=1.2.3.4',
+    'x-real-ip': '1.2.3.4',
+    'x-latchkey-user': 'tailscale:1',
+    'tailscale-user-login': 'alice@example.com',
+    accept: 'text/html',
+    host: 'phone.example:3101',
+  })
+
+  it('drops secrets, hop-by-hop headers and client copies of identity headers', () => {
+    const out = upstreamHeaders(incoming, { caller, host: 'box:3101', proto: 'http', identityHeaders: false })
+    expect(out.get('authorization')).toBeNull()
+    expect(out.get('proxy-authorization')).toBeNull()
+    expect(out.get('cookie')).toBe('a=1; b=2')
+    expect(out.get('x-hop')).toBeNull()
+    expect(out.get('keep-alive')).toBeNull()
+    expect(out.get('connection')).toBeNull()
+    expect(out.get('forwarded')).toBeNull()
+    expect(out.get('x-real-ip')).toBeNull()
+    expect(out.get('x-latchkey-user')).toBeNull()
+    expect(out.get('tailscale-user-login')).toBeNull()
+    expect(out.get('host')).toBeNull()
+    expect(out.get('accept')).toBe('text/html')
+  })
+
+  it('sets X-Forwarded-For, -Proto and -Host from what latchkey knows', () => {
+    const out = upstreamHeaders(incoming, { caller, host: 'box:3101', proto: 'https', identityHeaders: false, prefix: '/apps/x' })
+    expect(out.get('x-forwarded-for')).toBe('10.213.0.2')
+    expect(out.get('x-forwarded-proto')).toBe('https')
+    expect(out.get('x-forwarded-host')).toBe('box:3101')
+    expect(out.get('x-forwarded-prefix')).toBe('/apps/x')
+  })
+
+  it('sets the caller identity only when the app asks for it', () => {
+    const out = upstreamHeaders(incoming, { caller, host: 'box', proto: 'http', identityHeaders: true })
+    expect(out.get('x-latchkey-user')).toBe('session:abc')
+    expect(out.get('x-latchkey-role')).toBe('viewer')
+  })
+
+  it('drops the Cookie header when only the session cookie was in it', () => {
+    expect(withoutSessionCookie('latchkey_session=x')).toBeNull()
+  })
+})
+
+describe('rewriteLocation', () => {
+  it('turns a redirect to the upstream origin into a path on latchkey', () => {
+    expect(rewriteLocation('http://127.0.0.1:8888/login?next=/', { target })).toBe('/login?next=/')
+  })
+
+  it('leaves redirects to other sites alone', () => {
+    expect(rewriteLocation('https://accounts.example/auth', { target })).toBe('https://accounts.example/auth')
+  })
+
+  it('keeps path-mode redirects under the prefix', () => {
+    expect(rewriteLocation('/login', { target, prefix: '/apps/nb' })).toBe('/apps/nb/login')
+    expect(rewriteLocation('/apps/nb/tree', { target, prefix: '/apps/nb' })).toBe('/apps/nb/tree')
+    expect(rewriteLocation('relative/path', { target, prefix: '/apps/nb' })).toBe('relative/path')
+  })
+
+  it('never produces a protocol-relative redirect', () => {
+    expect(rewriteLocation('http://127.0.0.1:8888//evil.example/', { target })).toBe('/evil.example/')
+  })
+})
+
+describe('rewriteSetCookie', () => {
+  it('drops a cookie that would replace the latchkey session', () => {
+    expect(rewriteSetCookie('latchkey_session=evil; Path=/', undefined)).toBeNull()
+  })
+
+  it('scopes path-mode cookies to the prefix and drops Domain', () => {
+    expect(rewriteSetCookie('sid=1; Path=/; Domain=127.0.0.1; HttpOnly', '/apps/nb')).toBe('sid=1; HttpOnly; Path=/apps/nb')
+    expect(rewriteSetCookie('sid=1; Path=/apps/nb/api', '/apps/nb')).toBe('sid=1; Path=/apps/nb/api')
+  })
+
+  it('leaves port-mode cookies as the app set them', () => {
+    expect(rewriteSetCookie('sid=1; Path=/; HttpOnly', undefined)).toBe('sid=1; Path=/; HttpOnly')
+  })
+})
+
+describe('downstreamHeaders', () => {
+  it('drops hop-by-hop headers and rewrites Location and every Set-Cookie', () => {
+    const up = new Headers([['connection', 'close'], ['transfer-encoding', 'chunked'], ['location', 'http://127.0.0.1:8888/x'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'latchkey_session=z'], ['content-type', 'text/html']])
+    const out = downstreamHeaders(up, { target, prefix: '/apps/nb' })
+    expect(out.get('connection')).toBeNull()
+    expect(out.get('transfer-encoding')).toBeNull()
+    expect(out.get('location')).toBe('/apps/nb/x')
+    expect(out.getSetCookie()).toEqual(['a=1; Path=/apps/nb'])
+    expect(out.get('content-type')).toBe('text/html')
+  })
+})
