@@ -66,6 +66,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'How long a stopping tunnel may take before it is killed' },
   { key: 'tunnelStartTimeoutMs', yaml: 'tunnels.startTimeoutMs', env: 'LATCHKEY_TUNNEL_START_TIMEOUT_MS', type: 'nonneg', default: 30000,
     help: 'How long a starting tunnel may take to become ready before it is marked failed' },
+  { key: 'cloudflaredManifest', yaml: 'tunnels.cloudflaredManifest', env: 'LATCHKEY_CLOUDFLARED_MANIFEST', type: 'path', default: '',
+    help: 'Pinned cloudflared download manifest (URL + sha256 per platform) for the one-click install; default: the one shipped with latchkey' },
   { key: 'apps', flag: '--app', yaml: 'apps', type: 'apps', default: [], repeatable: true,
     help: 'A local web app to put behind latchkey: name=http://127.0.0.1:PORT (repeatable)' },
   { key: 'appTimeoutMs', yaml: 'appTimeoutMs', env: 'LATCHKEY_APP_TIMEOUT_MS', type: 'nonneg', default: 30000,
@@ -74,7 +76,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 const byFlag = new Map(OPTIONS.filter((o) => o.flag).map((o) => [o.flag!, o]))
 
-export const COMMANDS = ['run', 'serve', 'doctor', 'service', 'help', 'version'] as const
+export const COMMANDS = ['run', 'serve', 'doctor', 'service', 'tunnel', 'help', 'version'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface ParsedArgs {
@@ -221,6 +223,7 @@ export function helpText(version: string): string {
     '  latchkey doctor [options]          check this machine\'s setup, one line each with a fix',
     '  latchkey service install [options] run "latchkey serve [options]" at login (systemd or launchd)',
     '  latchkey service uninstall         remove that service',
+    '  latchkey tunnel start|stop|status  control the tunnel of the latchkey running on this machine',
     '',
     'Options (precedence: flag > environment > latchkey.yaml > default):',
   ]

@@ -9,6 +9,7 @@ import type { GuardOptions } from './guard/identify.ts'
 import type { OriginPolicy } from './guard/origins.ts'
 import type { Logger } from './log.ts'
 import type { AccessToken } from './tokens/access-token.ts'
+import type { TunnelService } from './tunnels/tunnel-service.ts'
 import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { GuessLimiter } from './tokens/rate-limit.ts'
@@ -28,8 +29,10 @@ export interface Services {
   origins: OriginPolicy
   guard: GuardOptions
   log: Logger
-  /** GET /api/remote/status (the tunnel manager provides it). */
-  remoteStatus(): unknown
+  /** Tunnels: lifecycle, status, restore, external tunnels, cloudflared install (src/tunnels/). */
+  tunnels: TunnelService
+  /** GET /api/remote/status (runbook §2.3), from the tunnel service. */
+  remoteStatus(): Promise<unknown>
   /** Bound ports, filled in once listeners are up. */
   ports: { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
   /** The operator's apps behind latchkey (src/apps/); absent until start() builds it. */

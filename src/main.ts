@@ -5,6 +5,7 @@ import { VERSION, versionLine } from './version.ts'
 import { start } from './server/start.ts'
 import { doctor } from './commands/doctor.ts'
 import { service } from './commands/service.ts'
+import { tunnel } from './commands/tunnel.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -14,6 +15,7 @@ const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>>
   serve: (args, env) => start(args, env),
   doctor: (args, env) => doctor(args, env),
   service: (args, env) => service(args, env),
+  tunnel: (args, env) => tunnel(args, env),
 }
 
 function fail(err: unknown): never {

@@ -1,10 +1,41 @@
-/** /api/remote/*: remote access status (the tunnels issue adds tunnel control here). */
-import { Elysia } from 'elysia'
+/**
+ * /api/remote/*: tunnel status and control (runbook §2.2, §2.3, §5) and the cloudflared
+ * detect/install actions (§1.4). Status is for viewers; everything that changes state is admin.
+ * Handlers are a line each: the logic is in src/tunnels/.
+ */
+import { Elysia, t } from 'elysia'
 import type { Services } from '../context.ts'
 import { guardPlugin } from '../guard/plugin.ts'
 
+export const model = {
+  activate: t.Object(
+    { provider: t.Union([t.Literal('tailscale'), t.Literal('cloudflare')], { error: 'must be tailscale or cloudflare' }) },
+    { additionalProperties: false },
+  ),
+}
+
+const noStore = (body: unknown, status = 200) => Response.json(body, { status, headers: { 'cache-control': 'no-store' } })
+
 export function remoteRoutes(services: Services) {
+  const tunnels = services.tunnels
   return new Elysia({ name: 'api.remote', prefix: '/api/remote' })
     .use(guardPlugin(services))
-    .get('/status', () => services.remoteStatus(), { role: 'viewer' })
+    .get('/status', async () => noStore(await tunnels.status()), { role: 'viewer' })
+    // Selects the provider only; never starts anything (runbook §2.2).
+    .post('/provider/activate', async ({ body }) => {
+      tunnels.activate(body.provider)
+      return noStore(await tunnels.status())
+    }, { role: 'admin', body: model.activate })
+    // 202: the child is spawned and `starting`; poll GET /status for `running` and the URL.
+    .post('/tunnel/start', async () => {
+      await tunnels.start()
+      return noStore(await tunnels.status(), 202)
+    }, { role: 'admin' })
+    .post('/tunnel/stop', async () => {
+      await tunnels.stop()
+      return noStore(await tunnels.status())
+    }, { role: 'admin' })
+    .post('/tunnel/kill-external', async () => noStore({ ...(await tunnels.killExternal()), status: await tunnels.status() }), { role: 'admin' })
+    .get('/providers/cloudflare/detect', async () => noStore(await tunnels.detectCloudflared()), { role: 'admin' })
+    .post('/providers/cloudflare/install', async () => noStore(await tunnels.installCloudflared()), { role: 'admin' })
 }

@@ -16,7 +16,9 @@ import { createLogger } from '../log.ts'
 import { createApi } from '../app.ts'
 import { loadDashboard } from '../dashboard/assets.ts'
 import { createDispatcher } from './dispatch.ts'
-import { appListenerOpener, startListeners, type Listeners } from './listeners.ts'
+import { appListenerOpener, listen, startListeners, type Listeners } from './listeners.ts'
+import { TunnelService } from '../tunnels/tunnel-service.ts'
+import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts'
 import { AppsService } from '../apps/apps-service.ts'
 import { banner } from '../banner.ts'
 import { VERSION } from '../version.ts'
@@ -46,6 +48,20 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     // Sessions of a fixed access token or of the persistent login token survive a restart.
     sessions.retainIssuers((issuer) => issuer === accessToken.issuer || issuer === loginTokens.persistentIssuer())
     const mode = args.command === 'serve' ? 'headless' : 'dashboard'
+    const tunnels = new TunnelService({
+      dataDir,
+      settings,
+      log,
+      origins: () => services.origins,
+      ports: () => services.ports,
+      // The Tailscale ingress on targetPort while a Tailscale tunnel runs (src/tunnels/tailscale-tunnel.ts).
+      listenTailscaleIngress: (port) => listen('tailscale-ingress', '127.0.0.1', port, handlerFor),
+      graceMs: () => config.tunnelGraceMs,
+      startTimeoutMs: () => config.tunnelStartTimeoutMs,
+      tailscaleSocket: config.sources.tailscaleSocket === 'default' ? undefined : config.tailscaleSocket,
+      extraSecrets: () => [accessToken.value, config.apiKey ?? ''],
+      cloudflaredManifest: (config as { cloudflaredManifest?: string }).cloudflaredManifest || undefined,
+    })
     const services: Services = {
       config,
       mode,
@@ -68,15 +84,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         sessions,
         whois: tailscaleWhois(config, log),
       },
-      remoteStatus: () => ({
-        state: 'stopped',
-        provider: settings.get().remoteAccess.activeProvider,
-        url: null,
-        lastError: null,
-        lastErrorCode: null,
-        externalTunnel: null,
-        restore: { outcome: 'skipped', reason: 'not_attempted', at: null, provider: null },
-      }),
+      tunnels,
+      remoteStatus: () => tunnels.status(),
       ports: { dashboard: 0, api: 0, tailscaleIngress: 0, cloudflareIngress: 0 },
     }
     logIdentitySetup(config, log)
@@ -97,13 +106,18 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     }
     if (config.port === 0 && listeners.dashboard) services.origins = new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: services.ports.dashboard })
     await apps.start()
+    writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))
     log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
+    // Reap tunnels an earlier latchkey left behind, then restore (never blocks startup).
+    void tunnels.boot()
 
     let stopping: Promise<void> | null = null
     const stop = () =>
       (stopping ??= (async () => {
         log.info('shutting down')
+        removeRuntimeFile(dataDir)
+        await Promise.race([tunnels.shutdown(), new Promise((r) => setTimeout(r, config.tunnelGraceMs + 2000))])
         await Promise.race([Promise.all([apps.stop(), listeners.stop()]), new Promise((r) => setTimeout(r, 1500))])
         sessions.flush()
         releaseLock()
