@@ -29,7 +29,8 @@ export function startUpstream(): Upstream {
     async fetch(req, srv) {
       const url = new URL(req.url)
       received.push({ method: req.method, path: url.pathname + url.search, headers: Object.fromEntries(req.headers) })
-      switch (url.pathname) {
+      // Like an app with a base-path setting: it serves the same routes under /apps/<name>.
+      switch (url.pathname.replace(/^\/apps\/[a-z0-9-]+/, '')) {
         case '/ws':
           if (srv.upgrade(req, { data: { path: url.pathname } })) return undefined
           return new Response('expected websocket', { status: 400 })
