@@ -14,7 +14,8 @@ import type { SettingsStore } from '../config/settings-store.ts'
 import type { Settings } from '../config/settings-schema.ts'
 import type { Role } from '../guard/roles.ts'
 import { BadRequestError, ConflictError } from '../errors.ts'
-import { hashSecret, randomSecret, secretsEqual } from './secrets.ts'
+import { hashSecret, maskSecret, randomSecret, secretsEqual } from './secrets.ts'
+import { BoundedMap } from './bounded-map.ts'
 
 export type TokenType = 'persistent' | 'short-lived'
 export type LoginRole = Exclude<Role, 'none'>
@@ -78,6 +79,17 @@ export function persistentIssuerOf(token: string | null): string | null {
   return token ? `persistent:${hashSecret(token).slice(0, 16)}` : null
 }
 
+/**
+ * `tokenStrategy` as GET /api/remote/settings shows it: the persistent token masked only
+ * (runbook §5, §6.1). Note: a client that PUTs this back must not store the mask as a token.
+ */
+export function maskedTokenStrategy(ts: Settings['remoteAccess']['tokenStrategy']) {
+  return {
+    persistent: { enabled: ts.persistent.enabled, token: maskSecret(ts.persistent.token), hasToken: ts.persistent.token !== null },
+    shortLived: { ...ts.shortLived },
+  }
+}
+
 function liveIssuer(settings: Settings): string | null {
   const p = settings.remoteAccess.tokenStrategy.persistent
   return p.enabled ? persistentIssuerOf(p.token) : null
@@ -86,8 +98,8 @@ function liveIssuer(settings: Settings): string | null {
 export class LoginTokens {
   #o: LoginTokenOptions
   #now: () => number
-  #live = new Map<string, ShortLivedRecord>()
-  #expired = new Map<string, number>()
+  #live = new BoundedMap<string, ShortLivedRecord>(MAX_LIVE_TOKENS)
+  #expired = new BoundedMap<string, number>(MAX_REMEMBERED_EXPIRED)
   #nextSweep = Infinity
   #rotating = false
 
@@ -146,7 +158,6 @@ export class LoginTokens {
     const ttlMs = Math.min(requested, s.maxTtlMs)
     const now = this.#now()
     this.#sweepIfDue(now)
-    if (this.#live.size >= MAX_LIVE_TOKENS) this.#live.delete(this.#live.keys().next().value!)
     const token = randomSecret(32)
     const record: ShortLivedRecord = { id: randomSecret(12), expiresAt: now + ttlMs, oneTime: req.oneTime === true, role }
     this.#live.set(hashSecret(token), record)
@@ -224,15 +235,12 @@ export class LoginTokens {
 
   #sweep(now: number): void {
     let next = Infinity
-    for (const [hash, r] of this.#live) {
+    for (const [hash, r] of this.#live.entries()) {
       if (r.expiresAt <= now) this.#retire(hash, now)
       else if (r.expiresAt < next) next = r.expiresAt
     }
     // Remembered entries are inserted in clock order, so the oldest are at the front.
-    for (const [key, at] of this.#expired) {
-      if (at + REMEMBER_EXPIRED_MS > now) break
-      this.#expired.delete(key)
-    }
+    for (let e = this.#expired.oldest(); e && e[1] + REMEMBER_EXPIRED_MS <= now; e = this.#expired.oldest()) this.#expired.shift()
     this.#nextSweep = next === Infinity ? Infinity : Math.max(next, now + SWEEP_EVERY_MS)
   }
 
@@ -241,7 +249,6 @@ export class LoginTokens {
     this.#live.delete(hash)
     // A used-up one-time token is gone, not expired; only unused tokens are remembered.
     if (!record) return
-    if (this.#expired.size >= MAX_REMEMBERED_EXPIRED) this.#expired.delete(this.#expired.keys().next().value!)
     this.#expired.set(hash.slice(0, 32), now)
   }
 }

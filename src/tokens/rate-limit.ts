@@ -15,6 +15,7 @@ import { ApiError } from '../errors.ts'
 import type { Caller } from '../guard/identify.ts'
 import { presentedToken } from '../guard/identify.ts'
 import { isTunnelIngress, type Connection } from '../guard/connection.ts'
+import { BoundedMap } from './bounded-map.ts'
 
 export interface Budget {
   /** Failed attempts allowed per window. */
@@ -42,7 +43,7 @@ interface Window {
 
 /** Fixed windows per key, starting at the first failure. */
 class Windows {
-  #m = new Map<string, Window>()
+  #m = new BoundedMap<string, Window>(MAX_TRACKED)
   constructor(readonly budget: Budget) {}
 
   waitMs(key: string, now: number): number {
@@ -59,7 +60,8 @@ class Windows {
     let w = this.#m.get(key)
     if (!w || w.resetAt <= now) {
       this.#m.delete(key)
-      if (this.#m.size >= MAX_TRACKED) this.#prune(now)
+      // Beyond MAX_TRACKED the oldest window goes (BoundedMap.set): windows are created in
+      // clock order with one length, so the oldest is also the first to end.
       w = { count: 0, resetAt: now + this.budget.windowMs }
       this.#m.set(key, w)
     }
@@ -73,11 +75,20 @@ class Windows {
   get size(): number {
     return this.#m.size
   }
+}
 
-  #prune(now: number): void {
-    for (const [k, w] of this.#m) if (w.resetAt <= now) this.#m.delete(k)
-    if (this.#m.size >= MAX_TRACKED) this.#m.delete(this.#m.keys().next().value!)
-  }
+/**
+ * The key an address is counted under: IPv4 as is, IPv6 by its /64, since one host
+ * usually holds a whole /64 and could otherwise take a fresh address for every guess.
+ */
+export function clientKey(address: string): string {
+  const a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '')
+  if (!a.includes(':') || a.startsWith('::ffff:')) return a.replace(/^::ffff:/, '')
+  const [left, right = ''] = a.split('::')
+  const head = left ? left.split(':') : []
+  const tail = a.includes('::') ? (right ? right.split(':') : []) : []
+  const groups = [...head, ...Array(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail]
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64'
 }
 
 export class GuessLimiter {
@@ -96,7 +107,7 @@ export class GuessLimiter {
   retryAfterMs(a: Attempt): number {
     if (a.local) return 0
     const now = this.#now()
-    const client = this.#clients.waitMs(a.address, now)
+    const client = this.#clients.waitMs(clientKey(a.address), now)
     const ingress = a.ingress ? this.#ingress.waitMs(a.ingress, now) : 0
     return Math.max(client, ingress)
   }
@@ -104,20 +115,20 @@ export class GuessLimiter {
   failed(a: Attempt): void {
     if (a.local) return
     const now = this.#now()
-    this.#clients.hit(a.address, now)
+    this.#clients.hit(clientKey(a.address), now)
     if (a.ingress) this.#ingress.hit(a.ingress, now)
   }
 
   /** A right credential resets the client's count (not the ingress budget: it is shared). */
   succeeded(a: Attempt): void {
-    this.#clients.clear(a.address)
+    this.#clients.clear(clientKey(a.address))
   }
 
   /** The 429 for a wait of `waitMs` (from retryAfterMs), or null when there is none. */
   refusal(waitMs: number, a: Attempt): ApiError | null {
     if (waitMs <= 0) return null
     const seconds = Math.max(1, Math.ceil(waitMs / 1000))
-    const where = a.ingress && this.#clients.waitMs(a.address, this.#now()) === 0 ? 'through this tunnel' : 'from this address'
+    const where = a.ingress && this.#clients.waitMs(clientKey(a.address), this.#now()) === 0 ? 'through this tunnel' : 'from this address'
     return new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts ${where}: try again in ${seconds} seconds`, undefined, { 'retry-after': String(seconds) })
   }
 
