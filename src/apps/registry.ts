@@ -88,7 +88,7 @@ export class AppRegistry {
     const paths = new Set<string>()
     const add = (spec: AppSpec, source: AppEntry['source'], paused: boolean) => {
       // Note: the API refuses clashes; these catch a hand-edited settings.json.
-      const clash = next.has(spec.name) ? `name "${spec.name}"` : spec.port !== undefined && ports.has(spec.port) ? `port ${spec.port}` : spec.path !== undefined && paths.has(spec.path) ? `path "${spec.path}"` : null
+      const clash = next.has(spec.name) ? `name "${spec.name}"` : spec.port !== undefined && spec.port !== 0 && ports.has(spec.port) ? `port ${spec.port}` : spec.path !== undefined && paths.has(spec.path) ? `path "${spec.path}"` : null
       if (clash) {
         this.#log.warn('app skipped', { app: spec.name, source, reason: `${clash} is already used by another app` })
         return
