@@ -140,7 +140,8 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       return new Response(body, { status: answer.status, statusText: answer.statusText, headers: out })
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err
-      health.report(app.spec.name, false, err.message)
+      // One slow path is not a dead app; a refused or failed connection is.
+      if (err.kind !== 'timeout') health.report(app.spec.name, false, err.message)
       log(502, 0)
       services.log.warn('app unreachable', { app: app.spec.name, reason: err.kind })
       return failure(request, 502, 'app_unreachable', 'App not answering', `latchkey could not reach "${app.spec.name}": ${err.message}. Check that it is running at its configured address.`)

@@ -47,8 +47,10 @@ export class AppListeners {
     return this.#enqueue(async () => {
       const slot = this.#slots.get(name)
       if (!slot) return
+      // Reopen where it was bound (for port 0, the port it was given), so links keep working.
+      const bound = slot.handle?.port ?? slot.port
       await this.#close(name, slot)
-      await this.#start(name, slot.port)
+      await this.#start(name, slot.port, bound)
     }).then(() => this.state(name))
   }
 
@@ -64,11 +66,11 @@ export class AppListeners {
     })
   }
 
-  async #start(name: string, port: number): Promise<void> {
+  async #start(name: string, port: number, bindTo = port): Promise<void> {
     const slot: Slot = { port, handle: null, error: null }
     this.#slots.set(name, slot)
     try {
-      slot.handle = await this.open(port, name)
+      slot.handle = await this.open(bindTo, name)
       this.log.info('app listening', { app: name, port: slot.handle.port })
     } catch (err: any) {
       const inUse = err?.code === 'EADDRINUSE' || /in use/i.test(String(err?.message))
