@@ -104,7 +104,12 @@ export interface FakeRecord {
   exit?: { code: number | null; signal: string | null }
 }
 
+/** Tunnel processes a fake recorded (not the short `tailscale funnel status/off/reset` commands). */
 export function records(dir: string): FakeRecord[] {
+  return allRecords(dir).filter((r) => !r.argv.some((a) => a === 'status' || a === 'off' || a === 'reset' || a === '--bg'))
+}
+
+export function allRecords(dir: string): FakeRecord[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')))
 }
