@@ -64,9 +64,12 @@ async function main(args: string[]): Promise<void> {
   const outdir = resolve(root, option(args, '--outdir') ?? join('dist', 'release'))
   const version = pkg.version
 
-  // A release folder holds one release: stale assets would end up beside a SHA256SUMS that omits them.
-  rmSync(outdir, { recursive: true, force: true })
+  // A release folder holds one release: stale assets would end up beside a SHA256SUMS that
+  // omits them. Only our own files are removed, so a mistyped --outdir loses nothing else.
   mkdirSync(outdir, { recursive: true })
+  for (const name of readdirSync(outdir)) {
+    if (name.startsWith('latchkey-') || name === 'SHA256SUMS') rmSync(join(outdir, name), { force: true })
+  }
   const started = performance.now()
   await buildAssets()
   for (const target of targets) {
@@ -81,7 +84,7 @@ async function main(args: string[]): Promise<void> {
   for (const name of names) lines.push(`${await sha256(join(outdir, name))}  ${name}`)
   writeFileSync(join(outdir, 'SHA256SUMS'), lines.join('\n') + '\n')
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  console.log(`release ${version} (commit ${headCommit()}): ${names.length} executables and SHA256SUMS in ${outdir} (${seconds} s)`)
+  console.log(`release ${version} (commit ${headCommit()}): ${names.length} executable${names.length === 1 ? "" : "s"} and SHA256SUMS in ${outdir} (${seconds} s)`)
 }
 
 if (import.meta.main) {
