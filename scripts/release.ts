@@ -84,7 +84,7 @@ async function main(args: string[]): Promise<void> {
   for (const name of names) lines.push(`${await sha256(join(outdir, name))}  ${name}`)
   writeFileSync(join(outdir, 'SHA256SUMS'), lines.join('\n') + '\n')
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  console.log(`release ${version} (commit ${headCommit()}): ${names.length} executable${names.length === 1 ? "" : "s"} and SHA256SUMS in ${outdir} (${seconds} s)`)
+  console.log(`release ${version} (commit ${headCommit()}): ${names.length} executable${names.length === 1 ? '' : 's'} and SHA256SUMS in ${outdir} (${seconds} s)`)
 }
 
 if (import.meta.main) {
