@@ -8,7 +8,7 @@ function deps(opts: { host: string; allowedOrigins?: string[]; status?: unknown;
   return {
     config: { host: opts.host, allowedOrigins: opts.allowedOrigins ?? [] } as unknown as Config,
     ports: { dashboard: opts.dashboard ?? 3000, api: opts.api ?? 8000, tailscaleIngress: 0, cloudflareIngress: 0 },
-    remoteStatus: () => opts.status ?? { state: 'stopped', url: null },
+    remoteStatus: async (): Promise<unknown> => opts.status ?? { state: 'stopped', url: null },
   }
 }
 
