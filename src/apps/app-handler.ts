@@ -60,6 +60,9 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       return failure(request, 404, 'app_not_found', 'No such app', 'No app is served at this address any more.')
     }
     const caller = await callerOf(request, services)
+    // Wrong credentials count as guesses here as on the dashboard (the limiter answers once per request).
+    const limited = services.rateLimit.account(request, caller, conn)
+    if (limited) return limited.toResponse()
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
     if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && url.searchParams.has('token') && isNavigation(request)) {
       return exchangeAccessToken(request, conn, caller, services)
