@@ -113,3 +113,19 @@ describe('PUT /api/remote/settings and /api/settings/global', () => {
     expect(settingsFile()).toBe(before)
   })
 })
+
+describe('GET /api/remote/providers/cloudflare/detect', () => {
+  it('finds cloudflared on PATH and lists the install commands', async () => {
+    const res = await h.api('GET', '/remote/providers/cloudflare/detect')
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ installed: true, version: '2026.8.2', autoInstall: { available: false } })
+    expect(res.body.path).toEndWith('test/fakes/bin/cloudflared')
+    expect(res.body.install.commands.brew).toBe('brew install cloudflared')
+  })
+
+  it('POST install fails closed with the shipped, unverified manifest', async () => {
+    const res = await h.api('POST', '/remote/providers/cloudflare/install')
+    expect(res.status).toBe(409)
+    expect(res.body.error).toBe('manifest_unverified')
+  })
+})
