@@ -38,6 +38,20 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
   const log = createLogger({ level: config.logLevel })
   const dataDir = ensureDataDir(config.dataDir)
   const releaseLock = acquireInstanceLock(dataDir)
+  // Signal handlers go in before any listener opens: Bun installs them asynchronously, and a
+  // signal that arrives first would kill the process without cleanup.
+  let stopNow: (() => Promise<void>) | null = null
+  if (opts.handleSignals !== false) {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        if (!stopNow) {
+          releaseLock()
+          process.exit(0)
+        }
+        void stopNow().then(() => process.exit(0))
+      })
+    }
+  }
   try {
     const settings = SettingsStore.open(dataDir)
     const accessToken = new AccessToken(config.authToken)
@@ -122,13 +136,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         sessions.flush()
         releaseLock()
       })())
-    if (opts.handleSignals !== false) {
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-        process.on(sig, () => {
-          void stop().then(() => process.exit(0))
-        })
-      }
-    }
+    stopNow = stop
     return { services, listeners, stop }
   } catch (err) {
     releaseLock()

@@ -1,0 +1,70 @@
+/** CORS: only allowed origins get CORS headers (with credentials); refused ones get none. */
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { curlFrom } from '../../helpers/netns.ts'
+import { startLatchkey, type Latchkey } from '../../helpers/latchkey.ts'
+
+let lk: Latchkey
+const corsHeaders = (h: Headers) => [...h.keys()].filter((k) => k.startsWith('access-control-'))
+
+beforeAll(async () => {
+  lk = await startLatchkey({ args: ['--host', '127.0.0.1', '--allowed-origins', 'laptop.tailnet.ts.net,https://phone.example:8443'] })
+})
+afterAll(() => lk?.stop())
+
+describe('CORS', () => {
+  it('gives an allowed hostname origin credentials and its exact origin', async () => {
+    const res = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin: 'http://laptop.tailnet.ts.net:3000' } })
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true')
+    expect(res.headers.get('vary')).toContain('Origin')
+  })
+
+  it('matches a full-origin entry exactly, port included', async () => {
+    const ok = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin: 'https://phone.example:8443' } })
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://phone.example:8443')
+    const otherPort = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin: 'https://phone.example:9443' } })
+    expect(corsHeaders(otherPort.headers)).toEqual([])
+  })
+
+  it('lets the local dashboard port call the API port', async () => {
+    const res = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin: `http://localhost:${lk.dashboardPort}` } })
+    // Started with --port 0: the policy uses the bound dashboard port.
+    expect(res.headers.get('access-control-allow-origin')).toBe(`http://localhost:${lk.dashboardPort}`)
+  })
+
+  it.each(['http://evil.example', 'null', 'http://laptop.tailnet.ts.net.evil.example', 'file://x'])('sends no CORS header at all to %s', async (origin) => {
+    const res = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin } })
+    expect(res.status).toBe(200)
+    expect(corsHeaders(res.headers)).toEqual([])
+  })
+
+  it('answers an allowed preflight with methods, headers and credentials', async () => {
+    const res = await curlFrom(null, lk.url('/api/session/logout', 'api'), {
+      method: 'OPTIONS',
+      headers: { origin: 'http://laptop.tailnet.ts.net:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST')
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type')
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true')
+  })
+
+  it('answers a refused preflight with no CORS header, so the browser blocks the request', async () => {
+    const res = await curlFrom(null, lk.url('/api/session/logout', 'api'), {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    })
+    expect(corsHeaders(res.headers)).toEqual([])
+  })
+
+  it('adds a concrete --host to the allowlist automatically', async () => {
+    const other = await startLatchkey({ args: ['--host', '127.0.0.2'] })
+    try {
+      const res = await curlFrom(null, `http://127.0.0.2:${other.apiPort}/api/health`, { headers: { origin: 'http://127.0.0.2:3000' } })
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://127.0.0.2:3000')
+    } finally {
+      await other.stop()
+    }
+  })
+})
