@@ -123,9 +123,6 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))
     log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
-    // Reap tunnels an earlier latchkey left behind, then restore (never blocks startup).
-    void tunnels.boot()
-
     let stopping: Promise<void> | null = null
     const stop = () =>
       (stopping ??= (async () => {
@@ -137,6 +134,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         releaseLock()
       })())
     stopNow = stop
+    // Reap tunnels an earlier latchkey left behind, then restore (never blocks startup).
+    void tunnels.boot()
     return { services, listeners, stop }
   } catch (err) {
     releaseLock()
