@@ -7,6 +7,7 @@ import { healthRoutes } from './api/health.ts'
 import { accessRoutes } from './api/access.ts'
 import { whoamiRoutes } from './api/whoami.ts'
 import { remoteRoutes } from './api/remote.ts'
+import { eventRoutes } from './api/events.ts'
 import { settingsRoutes } from './api/settings.ts'
 import { appsRoutes } from './api/apps.ts'
 import { sessionRoutes } from './api/session.ts'
@@ -33,6 +34,7 @@ export function createApi(services: Services) {
       .use(accessRoutes(services))
       .use(whoamiRoutes(services))
       .use(remoteRoutes(services))
+      .use(eventRoutes(services))
       .use(settingsRoutes(services))
       .use(appsRoutes(services))
       .use(sessionRoutes(services))

@@ -23,9 +23,32 @@ export class TunnelService {
   readonly manager: TunnelManager
   #external: { at: number; value: Promise<ExternalTunnel | null> } | null = null
   #booted: Promise<void> = Promise.resolve()
+  #changeListeners = new Set<() => void>()
 
   constructor(private readonly opts: TunnelServiceOptions) {
     this.manager = new TunnelManager({ ...opts, extraDirs: [installDir(opts.dataDir)] })
+  }
+
+  /**
+   * Be told whenever GET /api/remote/status may have changed: a state transition, a change to
+   * remoteAccess in settings.json, external tunnels turned off, restore done. For
+   * GET /api/remote/events. Returns an unsubscribe function.
+   */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener)
+    const offTransition = this.manager.onTransition(() => listener())
+    const offSettings = this.opts.settings.subscribe((next, prev) => {
+      if (JSON.stringify(next.remoteAccess) !== JSON.stringify(prev.remoteAccess)) listener()
+    })
+    return () => {
+      this.#changeListeners.delete(listener)
+      offTransition()
+      offSettings()
+    }
+  }
+
+  #changed(): void {
+    for (const l of this.#changeListeners) l()
   }
 
   get #externalOpts() {
@@ -63,6 +86,7 @@ export class TunnelService {
     const killed = await killExternalTunnels(this.#externalOpts)
     this.#external = null
     this.opts.log.info('external tunnels turned off', { count: killed.length })
+    this.#changed()
     return { killed }
   }
 
@@ -91,6 +115,7 @@ export class TunnelService {
         this.opts.log.warn('cannot reap earlier tunnel processes', { error: String(err) })
       }
       await restoreOnStart(this.manager, this.opts.settings, this.opts.log, [installDir(this.opts.dataDir)])
+      this.#changed()
     })()
     return this.#booted
   }
