@@ -13,6 +13,8 @@ import { appsRoutes } from './api/apps.ts'
 import { sessionRoutes } from './api/session.ts'
 import { remoteTokenRoutes } from './api/remote-tokens.ts'
 import { remoteLoginRoutes } from './api/remote-login.ts'
+import { webhookRoutes } from './api/webhooks.ts'
+import { preferencesRoutes } from './api/preferences.ts'
 
 export function createApi(services: Services) {
   return (
@@ -40,6 +42,8 @@ export function createApi(services: Services) {
       .use(sessionRoutes(services))
       .use(remoteTokenRoutes(services))
       .use(remoteLoginRoutes(services))
+      .use(webhookRoutes(services))
+      .use(preferencesRoutes(services))
   )
 }
 

@@ -2,6 +2,7 @@
 import type { Services } from './context.ts'
 import { chooseConnectAddress, connectLink, remoteAccessOn } from './connect/connect-address.ts'
 import { qrTerminal } from './connect/qr.ts'
+import { containerBannerLine } from './container/container-mode.ts'
 
 const RULE = '─'.repeat(62)
 
@@ -23,6 +24,8 @@ export async function banner(s: Services): Promise<string> {
   if (s.mode === 'dashboard') lines.push(`  dashboard  http://${urlHost(shown)}:${s.ports.dashboard}/`)
   lines.push(`  api        http://${urlHost(shown)}:${s.ports.api}/api`, `  data       ${c.dataDir}`)
   if (c.apps.length) lines.push(`  apps       ${c.apps.map((a) => a.name).join(', ')}`)
+  const container = containerBannerLine(c)
+  if (container) lines.push('', container)
   if (!remoteAccessOn(c.host)) {
     lines.push('', `Listening on ${c.host} only (this machine). Use --host 0.0.0.0 to connect other devices, or start a tunnel from the dashboard.`)
     return lines.join('\n')

@@ -5,7 +5,7 @@
  */
 import { UsageError } from './errors.ts'
 
-export type OptionType = 'string' | 'port' | 'bool' | 'list' | 'path' | 'url' | 'enum' | 'secret' | 'apps' | 'nonneg'
+export type OptionType = 'string' | 'port' | 'bool' | 'list' | 'path' | 'url' | 'enum' | 'secret' | 'apps' | 'nonneg' | 'webhooks'
 
 export interface OptionSpec {
   key: string
@@ -72,6 +72,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'A local web app to put behind latchkey: name=http://127.0.0.1:PORT (repeatable)' },
   { key: 'appTimeoutMs', yaml: 'appTimeoutMs', env: 'LATCHKEY_APP_TIMEOUT_MS', type: 'nonneg', default: 30000,
     help: 'How long an app may stay silent (no response yet) before latchkey answers 502' },
+  { key: 'webhooks', yaml: 'webhooks', type: 'webhooks', default: [],
+    help: 'HTTP(S) endpoints told about sign-ins, revocations, tunnel changes and refused admin actions (url, events, secretFile)' },
+  { key: 'webhookRetryMs', yaml: 'webhookRetryMs', env: 'LATCHKEY_WEBHOOK_RETRY_MS', type: 'nonneg', default: 1000,
+    help: 'First retry delay of a failed webhook delivery (doubles each time, 5 attempts in all)' },
+  { key: 'containerRoot', env: 'LATCHKEY_CONTAINER_ROOT', type: 'path', default: '/',
+    help: 'Where to look for container markers (/.dockerenv, /proc/1/cgroup, /run/.containerenv)' },
 ]
 
 const byFlag = new Map(OPTIONS.filter((o) => o.flag).map((o) => [o.flag!, o]))

@@ -13,6 +13,7 @@ import type { TunnelService } from './tunnels/tunnel-service.ts'
 import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { GuessLimiter } from './tokens/rate-limit.ts'
+import type { WebhookService } from './webhooks/webhook-service.ts'
 
 export interface Services {
   config: Config
@@ -37,4 +38,6 @@ export interface Services {
   ports: { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
   /** The operator's apps behind latchkey (src/apps/); absent until start() builds it. */
   apps?: AppsService
+  /** Webhook notifications (src/webhooks/); absent until start() builds it. */
+  webhooks?: WebhookService
 }

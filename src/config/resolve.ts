@@ -9,6 +9,8 @@ import { ConfigError, UsageError } from '../errors.ts'
 import { parseAppFlag, AppConfigError, type AppSpec } from '../apps/app-config.ts'
 import { expandHome } from './data-dir.ts'
 import { loadYamlConfig } from './yaml-config.ts'
+import type { WebhookSpec } from '../webhooks/webhook-config.ts'
+import type { ContainerInfo } from '../container/detect.ts'
 
 export type Source = 'flag' | 'env' | 'yaml' | 'default'
 
@@ -35,6 +37,13 @@ export interface Config {
   tunnelGraceMs: number
   tunnelStartTimeoutMs: number
   apps: AppSpec[]
+  /** latchkey.yaml `webhooks:` (secrets stay in their files until start-up reads them). */
+  webhooks: WebhookSpec[]
+  webhookRetryMs: number
+  /** Where container markers are looked for (default /). */
+  containerRoot: string
+  /** Set by start-up (src/container/) when latchkey runs in a container. */
+  container?: ContainerInfo | null
   /** Where each option's value came from. */
   sources: Record<string, Source>
 }

@@ -7,6 +7,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Doc
 import { OPTIONS, didYouMean, type OptionSpec } from '../cli.ts'
 import { ConfigError } from '../errors.ts'
 import { parseAppEntry } from '../apps/app-config.ts'
+import { parseWebhookEntry } from '../webhooks/webhook-config.ts'
 
 export type YamlValues = Map<string, unknown>
 
@@ -96,6 +97,16 @@ function convert(spec: OptionSpec, node: Node, at: (n: Node | null | undefined) 
       }
     })
   }
+  if (spec.type === 'webhooks') {
+    if (!isSeq(node)) return fail('must be a list of webhooks, each with url (and events, secretFile)')
+    return node.items.map((item, i) => {
+      try {
+        return parseWebhookEntry((item as Node & { toJSON(): unknown }).toJSON?.() ?? null, `webhooks[${i}]`)
+      } catch (err: any) {
+        throw new ConfigError(err.message, at(fieldNode(item as Node, err.field) ?? (item as Node)))
+      }
+    })
+  }
   if (!isScalar(node)) return fail('must be a single value')
   const v = node.value
   switch (spec.type) {
@@ -121,4 +132,14 @@ function convert(spec: OptionSpec, node: Node, at: (n: Node | null | undefined) 
       if (typeof v !== 'string') fail('must be a string')
       return v
   }
+}
+
+/** The node of `webhooks[i].<field>[j]` inside one list item, for the error position. */
+function fieldNode(item: Node, field: string | undefined): Node | undefined {
+  const m = /^[^.]+\.([A-Za-z]+)(?:\[(\d+)\])?$/.exec(field ?? '')
+  if (!m || !isMap(item)) return undefined
+  const pair = item.items.find((p) => isScalar(p.key) && p.key.value === m[1])
+  if (!pair) return undefined
+  if (m[2] !== undefined && isSeq(pair.value)) return (pair.value.items[Number(m[2])] as Node | undefined) ?? (pair.value as Node)
+  return (pair.value as Node) ?? (pair.key as Node)
 }

@@ -10,6 +10,7 @@ import { identify, type Caller } from './identify.ts'
 import { atLeast, type Need } from './roles.ts'
 import { checkStateChange } from './same-origin.ts'
 import { ApiError } from '../errors.ts'
+import { emitDenied } from '../webhooks/event-sources.ts'
 
 const callers = new WeakMap<Request, Caller>()
 
@@ -68,6 +69,8 @@ export function guardPlugin(services: Services) {
           // Admin-allowlist reference: a refused action is logged at warn with the caller's
           // identity, so an operator can find the ID to add. Never a secret: no query, no token.
           if (refused.status === 403) services.log.warn('refused', refusedFields(request, caller, refused))
+          // Webhooks hear of the guard's own refusals (admin.denied), not of cross-site requests.
+          if (refused.status === 403 && refused.code === 'forbidden') emitDenied(services.webhooks, request, caller, refused.message)
           else services.log.debug('refused', refusedFields(request, caller, refused))
           throw refused
         }

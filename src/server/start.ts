@@ -24,6 +24,9 @@ import { banner } from '../banner.ts'
 import { VERSION } from '../version.ts'
 import { logIdentitySetup, tailscaleWhois } from '../guard/identity-setup.ts'
 import type { Services } from '../context.ts'
+import { applyContainerMode, logContainerMode } from '../container/container-mode.ts'
+import { WebhookService } from '../webhooks/webhook-service.ts'
+import { attachEventSources } from '../webhooks/event-sources.ts'
 
 export interface Running {
   services: Services
@@ -32,10 +35,12 @@ export interface Running {
 }
 
 /** Start latchkey with already-parsed arguments. Resolves once every listener is up. */
-export async function start(args: ParsedArgs, env: Record<string, string | undefined>, opts: { print?: (text: string) => void; handleSignals?: boolean } = {}): Promise<Running> {
+export async function start(args: ParsedArgs, env: Record<string, string | undefined>, opts: { print?: (text: string) => void; handleSignals?: boolean; logWrite?: (line: string) => void } = {}): Promise<Running> {
   const config: Config = resolveConfig(args, env)
+  // In a container: bind all interfaces unless a host is given, and never start open.
+  applyContainerMode(config, env)
   const print = opts.print ?? ((text: string) => process.stdout.write(text + '\n'))
-  const log = createLogger({ level: config.logLevel })
+  const log = createLogger({ level: config.logLevel, write: opts.logWrite })
   const dataDir = ensureDataDir(config.dataDir)
   const releaseLock = acquireInstanceLock(dataDir)
   // Signal handlers go in before any listener opens: Bun installs them asynchronously, and a
@@ -51,12 +56,24 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         void stopNow().then(() => process.exit(0))
       })
     }
+    // A crash is a runtime failure: stop the tunnel children, then exit 1 (0 is a clean stop, 2 a config error).
+    for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
+      process.on(ev, (err: unknown) => {
+        log.error('fatal error, stopping', { error: String((err as Error)?.message ?? err) })
+        if (!stopNow) {
+          releaseLock()
+          process.exit(1)
+        }
+        void stopNow().finally(() => process.exit(1))
+      })
+    }
   }
   try {
     const settings = SettingsStore.open(dataDir)
     const accessToken = new AccessToken(config.authToken)
     log.addSecret(accessToken.value)
     log.addSecret(config.apiKey)
+    const webhooks = WebhookService.fromConfig(config.webhooks, { log, version: VERSION, retryBaseMs: config.webhookRetryMs })
     const sessions = new SessionStore({ dataDir })
     const loginTokens = new LoginTokens({ settings, revokeIssuer: (issuer) => sessions.revokeIssuer(issuer), addSecret: (s) => log.addSecret(s) })
     // Sessions of a fixed access token or of the persistent login token survive a restart.
@@ -99,10 +116,13 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         whois: tailscaleWhois(config, log),
       },
       tunnels,
+      webhooks,
       remoteStatus: () => tunnels.status(),
       ports: { dashboard: 0, api: 0, tailscaleIngress: 0, cloudflareIngress: 0 },
     }
     logIdentitySetup(config, log)
+    logContainerMode(config, log)
+    attachEventSources(webhooks, { sessions, tunnel: tunnels.manager })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     const api = createApi(services)
     const apps = new AppsService(services, {
@@ -131,6 +151,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         await Promise.race([tunnels.shutdown(), new Promise((r) => setTimeout(r, config.tunnelGraceMs + 2000))])
         await Promise.race([Promise.all([apps.stop(), listeners.stop()]), new Promise((r) => setTimeout(r, 1500))])
         sessions.flush()
+        webhooks.stop()
         releaseLock()
       })())
     stopNow = stop

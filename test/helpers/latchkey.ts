@@ -64,6 +64,10 @@ export async function startLatchkey(opts: StartOptions = {}): Promise<Latchkey> 
     : [BUN, join(ROOT, 'src', 'main.ts'), ...args]
   const env: Record<string, string> = { ...(process.env as Record<string, string>), PATH: `${FAKES_BIN}:${process.env.PATH}`, NO_COLOR: '1' }
   for (const k of Object.keys(env)) if (k.startsWith('LATCHKEY_') && k !== 'LATCHKEY_FAKE_BUN') delete env[k]
+  // The test machine may itself be a container (latchkey would then bind 0.0.0.0): look for
+  // container markers in the fresh data dir, which has none, unless the test says otherwise.
+  env.LATCHKEY_CONTAINER_ROOT = dataDir
+  delete env.container
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k]
     else env[k] = v
