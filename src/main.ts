@@ -3,15 +3,16 @@ import { parseArgs, helpText, type ParsedArgs } from './cli.ts'
 import { runtime } from './runtime/index.ts'
 import { VERSION, versionLine } from './version.ts'
 import { start } from './server/start.ts'
+import { runTui, wantsTui } from './tui/index.ts'
 import { doctor } from './commands/doctor.ts'
 import { service } from './commands/service.ts'
 import { tunnel } from './commands/tunnel.ts'
 
 type Env = Record<string, string | undefined>
 
-/** Each command's module; `run` and `serve` start latchkey (serve: headless). */
+/** Each command's module; `run` and `serve` start latchkey (run: the TUI in a terminal; serve: headless). */
 const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>> = {
-  run: (args, env) => start(args, env),
+  run: (args, env) => (wantsTui(args, env) ? runTui(args, env) : start(args, env)),
   serve: (args, env) => start(args, env),
   doctor: (args, env) => doctor(args, env),
   service: (args, env) => service(args, env),
