@@ -1,4 +1,4 @@
-/** The only caller of fetch: API base, credentials, JSON errors, 401 handling. */
+/** The only caller of fetch: API base, credentials, JSON bodies, JSON errors, 401 handling. */
 
 export class ApiFailure extends Error {
   constructor(
@@ -22,21 +22,42 @@ export function apiUrl(path: string): string {
   return apiBase() + path
 }
 
+/**
+ * Call the API. State changes always carry a JSON body (the server's same-origin rule
+ * refuses anything else), `{}` when there is nothing to say.
+ */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(apiUrl(path), {
-    method: init.method ?? 'GET',
-    credentials: 'include',
-    headers: init.body !== undefined ? { 'content-type': 'application/json' } : {},
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-  })
+  const method = init.method ?? 'GET'
+  const body = init.body ?? (method === 'POST' || method === 'PUT' ? {} : undefined)
+  let res: Response
+  try {
+    res = await fetch(apiUrl(path), {
+      method,
+      credentials: 'include',
+      headers: body !== undefined ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    })
+  } catch {
+    throw new ApiFailure(0, 'network', 'Cannot reach latchkey: is it still running?')
+  }
   const text = await res.text()
-  const data = text ? JSON.parse(text) : null
+  let data: any = null
+  try {
+    data = text ? JSON.parse(text) : null
+  } catch {
+    data = null
+  }
   if (!res.ok) {
-    if (res.status === 401 && init.method === undefined) {
+    if (res.status === 401 && method === 'GET') {
       // The session ended (signed out elsewhere, token rotated): back to the sign-in page.
       location.assign('/')
     }
     throw new ApiFailure(res.status, data?.error ?? 'error', data?.message ?? `Request failed (${res.status})`, data?.field)
   }
   return data as T
+}
+
+/** A message for any error thrown by api() or the code around it. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
 }

@@ -1,26 +1,76 @@
-/** Dashboard entry: wires the panels. */
-import { api } from './api.ts'
-import { $, showError } from './dom.ts'
-import { renderStatus } from './status-panel.ts'
-import { renderConnect } from './connect-panel.ts'
-import { renderTunnel } from './tunnel-panel.ts'
+/** Dashboard entry: learns who is looking, removes what their role cannot use, wires the panels. */
+import { messageOf } from './api.ts'
+import { $, $$, showError } from './dom.ts'
+import { isAdmin, loadMe, type WhoAmI } from './me.ts'
+import { onShow, startRouter } from './router.ts'
+import { applyTheme, loadTheme, storedTheme } from './theme.ts'
+import { startLiveStatus } from './live-status.ts'
+import { initTunnelPanel } from './tunnel-panel.ts'
+import { initProviderForm } from './provider-form.ts'
+import { renderMachine } from './machine-panel.ts'
+import { initConnectPanel, renderConnect } from './connect-panel.ts'
+import { initLoginLinksPanel } from './login-links-panel.ts'
+import { initPersistentPanel, renderPersistent } from './persistent-panel.ts'
+import { initAppsPanel, refreshApps } from './apps-panel.ts'
+import { initAppForm } from './app-form.ts'
+import { initDetectedPanel, refreshDetected } from './detected-panel.ts'
+import { initAccessLogPanel } from './access-log-panel.ts'
+import { initYouPanel, renderYou } from './you-panel.ts'
+import { initDevicesPanel, refreshDevices } from './devices-panel.ts'
 
-interface WhoAmI {
-  role: string
-  method: string
-  local: boolean
-}
+/** Per-user preferences (issue 12) are served by this latchkey when this is true. */
+const PREFERENCES_API = false
 
-async function boot(): Promise<void> {
-  try {
-    const me = await api<WhoAmI>('/api/whoami')
-    $('[data-whoami]').textContent = `${me.local ? 'This machine' : 'Remote device'} · ${me.role}`
-    document.body.dataset.role = me.role
-    await Promise.all([renderStatus(), renderConnect(), renderTunnel()])
-    showError(null)
-  } catch (err) {
-    showError(err instanceof Error ? err.message : String(err))
+function guarded(work: () => void | Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await work()
+    } catch (err) {
+      showError(messageOf(err))
+    }
   }
 }
 
-document.addEventListener('DOMContentLoaded', () => void boot())
+/** Admin controls are removed, not just hidden, for everyone else (the server refuses them anyway). */
+function applyRole(me: WhoAmI): void {
+  document.body.dataset.role = me.role
+  for (const node of $$('[data-admin]')) {
+    if (me.role !== 'admin') node.remove()
+    else if (!node.hasAttribute('data-starts-hidden')) node.hidden = false
+  }
+  const where = me.local ? 'This machine' : me.tailscale ? me.tailscale.loginName : 'Remote device'
+  $('[data-whoami]').textContent = `${where} · ${me.role}`
+}
+
+async function boot(): Promise<void> {
+  applyTheme(storedTheme())
+  const me = await loadMe()
+  applyRole(me)
+  void loadTheme(PREFERENCES_API)
+  initTunnelPanel()
+  initYouPanel()
+  initAppsPanel()
+  startLiveStatus()
+  onShow('remote', guarded(renderMachine))
+  onShow('apps', guarded(refreshApps))
+  onShow('devices', guarded(renderYou))
+  if (isAdmin()) {
+    initConnectPanel()
+    initLoginLinksPanel()
+    initPersistentPanel()
+    initAppForm(refreshApps)
+    initDetectedPanel(refreshApps)
+    initAccessLogPanel()
+    initDevicesPanel()
+    onShow('connect', guarded(async () => void (await Promise.all([renderConnect(), renderPersistent()]))))
+    onShow('apps', guarded(refreshDetected))
+    onShow('devices', guarded(refreshDevices))
+    await initProviderForm()
+  }
+  startRouter()
+  document.body.dataset.ready = 'true'
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  boot().catch((err) => showError(messageOf(err)))
+})

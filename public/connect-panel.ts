@@ -1,6 +1,9 @@
-/** "Connect a device": the QR code and link, shown to the local user only. */
+/**
+ * "Connect a device" (token-guard reference): the QR code and link with the access token for
+ * the current best address, shown to the local user only (GET /api/connect, admin).
+ */
 import { api, apiUrl } from './api.ts'
-import { $ } from './dom.ts'
+import { $, secretField } from './dom.ts'
 
 interface Connect {
   address: string | null
@@ -9,35 +12,21 @@ interface Connect {
   message: string
 }
 
+export function initConnectPanel(): void {
+  secretField($<HTMLInputElement>('[data-connect-link]'), $<HTMLButtonElement>('[data-action="reveal-link"]'), $<HTMLButtonElement>('[data-action="copy-link"]'))
+}
+
 export async function renderConnect(): Promise<void> {
-  const panel = $('[data-panel="connect"]')
-  let info: Connect
-  try {
-    info = await api<Connect>('/api/connect')
-  } catch {
-    panel.hidden = true // viewers do not get connect links
-    return
-  }
-  panel.hidden = false
+  const info = await api<Connect>('/api/connect')
   $('[data-connect-message]').textContent = info.message
   const qr = $('[data-connect-qr]')
   const row = $('[data-connect-link-row]')
   qr.hidden = row.hidden = !info.url
   if (!info.url) return
-  $<HTMLImageElement>('[data-connect-qr-img]').src = apiUrl(`/api/connect/qr.svg?v=${Date.now()}`)
-  const input = $<HTMLInputElement>('[data-connect-link]')
-  input.value = info.url
-  const reveal = $<HTMLButtonElement>('[data-action="reveal-link"]')
-  reveal.onclick = () => {
-    const show = input.type === 'password'
-    input.type = show ? 'text' : 'password'
-    reveal.textContent = show ? 'Hide' : 'Show'
-    reveal.setAttribute('aria-pressed', String(show))
-  }
-  const copy = $<HTMLButtonElement>('[data-action="copy-link"]')
-  copy.onclick = async () => {
-    await navigator.clipboard.writeText(input.value)
-    copy.textContent = 'Copied'
-    setTimeout(() => (copy.textContent = 'Copy'), 1500)
+  $<HTMLInputElement>('[data-connect-link]').value = info.url
+  const img = $<HTMLImageElement>('[data-connect-qr-img]')
+  if (img.dataset.for !== info.url) {
+    img.dataset.for = info.url
+    img.src = apiUrl(`/api/connect/qr.svg?v=${Date.now()}`)
   }
 }
