@@ -9,7 +9,7 @@
 import { Elysia, t } from 'elysia'
 import type { Services } from '../context.ts'
 import type { Caller } from '../guard/identify.ts'
-import { guardPlugin } from '../guard/plugin.ts'
+import { callerOf, guardPlugin } from '../guard/plugin.ts'
 import { connectionOf } from '../guard/connection.ts'
 import { sessionCookie } from '../guard/cookies.ts'
 import { ApiError } from '../errors.ts'
@@ -70,13 +70,17 @@ export function remoteLogin(request: Request, caller: Caller, services: Services
     const limited = services.rateLimit.refusal(services.rateLimit.retryAfterMs(attempt), attempt)
     if (limited) return failure(limited, json, 'Too many attempts')
   }
-  const verdict = services.loginTokens.verify(rt)
+  // Note: link previews (chat apps) may send HEAD first; it must not use up a one-time
+  // link or sign anything in, so HEAD only checks the token.
+  const head = request.method === 'HEAD'
+  const verdict = services.loginTokens.verify(rt, { consume: !head })
   if (!verdict.ok) {
     if (verdict.code !== 'remote_token_missing') services.rateLimit.failed(attempt)
     services.log.info('remote login refused', { code: verdict.code, address: caller.address })
     const f = FAILURES[verdict.code]
     return failure(new ApiError(401, verdict.code, f.message), json, f.title)
   }
+  if (head) return new Response(null, { status: 302, headers: { location: '/', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } })
   services.rateLimit.succeeded(attempt)
   const { secret, session } = services.sessions.create({
     role: verdict.role,
@@ -102,7 +106,7 @@ export function remoteLoginRoutes(services: Services) {
   return new Elysia({ name: 'api.remote-login' })
     .use(guardPlugin(services))
     // Public by design (runbook §7.1): it only accepts valid remote token material.
-    .get('/remote-login', ({ request, caller }) => remoteLogin(request, caller, services), { role: 'public' })
+    .get('/remote-login', async ({ request }) => remoteLogin(request, await callerOf(request, services), services), { role: 'public' })
     .post('/api/remote-access/auth/login-url', async ({ body }) => noStore(await buildLoginLink(services, body.mode, { ttlMs: body.ttlMs, oneTime: body.oneTime ?? false, role: body.role })), {
       role: 'admin',
       body: model.loginUrl,

@@ -166,10 +166,11 @@ export class LoginTokens {
   }
 
   /**
-   * Check an `rt` value and, for a one-time token, use it up. Missing, expired and invalid
-   * are told apart as the runbook's troubleshooting matrix (§7) expects.
+   * Check an `rt` value and, for a one-time token, use it up (unless `consume` is false).
+   * Missing, expired and invalid are told apart as the runbook's troubleshooting matrix (§7)
+   * expects.
    */
-  verify(rt: string | null | undefined): Verdict {
+  verify(rt: string | null | undefined, opts: { consume?: boolean } = {}): Verdict {
     if (!rt) return { ok: false, code: 'remote_token_missing' }
     if (rt.length > MAX_TOKEN_LENGTH) return { ok: false, code: 'remote_token_invalid' }
     const now = this.#now()
@@ -188,7 +189,7 @@ export class LoginTokens {
     }
     if (record) {
       if (!strategy.shortLived.enabled) return { ok: false, code: 'remote_token_invalid' }
-      if (record.oneTime) this.#live.delete(hash)
+      if (record.oneTime && opts.consume !== false) this.#live.delete(hash)
       return {
         ok: true,
         tokenType: 'short-lived',

@@ -118,6 +118,16 @@ describe('GET /remote-login', () => {
     expect(replay.json().error).toBe('remote_token_invalid')
   })
 
+  it('lets a link preview HEAD a one-time link without using it up or signing in', async () => {
+    const gen = track((await local(lk, '/api/remote/token/short-lived/generate', post({ oneTime: true }))).json())
+    const head = await fromPeer(gen.url, { method: 'HEAD', curlArgs: ['-I'] })
+    expect(head.status).toBe(302)
+    expect(head.headers.get('set-cookie')).toBeNull()
+    const visit = await fromPeer(gen.url)
+    expect(visit.status).toBe(302)
+    expect(cookieOf(visit)).toStartWith('latchkey_session=')
+  })
+
   it('marks the cookie Secure when served over https through the Cloudflare ingress', async () => {
     const gen = track((await local(lk, '/api/remote/token/short-lived/generate', post({}))).json())
     const res = await via(curlFrom.bind(null, null), `http://127.0.0.1:${cloudflareIngressPort(lk)}/remote-login?rt=${gen.token}`, {

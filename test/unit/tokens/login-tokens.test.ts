@@ -189,6 +189,15 @@ describe('LoginTokens short-lived tokens', () => {
     expect(tokens.liveCount).toBe(0)
   })
 
+  it('only checks a one-time token when asked not to consume it', () => {
+    const tokens = make()
+    const { token } = tokens.generateShortLived({ oneTime: true })
+    expect(tokens.verify(token, { consume: false }).ok).toBe(true)
+    expect(tokens.verify(token, { consume: false }).ok).toBe(true)
+    expect(tokens.verify(token).ok).toBe(true)
+    expect(tokens.verify(token, { consume: false })).toEqual({ ok: false, code: 'remote_token_invalid' })
+  })
+
   it('issues viewer tokens whose sessions are viewers, with the short-lived session max age', () => {
     const tokens = make()
     const { token, role } = tokens.generateShortLived({ role: 'viewer' })
