@@ -40,10 +40,11 @@ export function createDispatcher(deps: DispatchDeps) {
   async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
     if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
     if (isApiPath(path)) return [await api.handle(request), false]
-    if (conn.listener === 'api') return [new ApiError(404, 'not_found', 'This port serves /api only; the dashboard is on the dashboard port').toResponse(), false]
+    // Before the API-port answer: headless mode has only the API port, and no dashboard port to point at.
     if (services.mode === 'headless') {
       return [new ApiError(404, 'headless', 'Headless mode (latchkey serve) serves no dashboard: use the /api endpoints').toResponse(), false]
     }
+    if (conn.listener === 'api') return [new ApiError(404, 'not_found', 'This port serves /api only; the dashboard is on the dashboard port').toResponse(), false]
     const asset = dashboard?.assets.get(path)
     if (asset && path !== '/index.html') return [assetResponse(asset, request), false]
 
