@@ -1,6 +1,6 @@
 /** Composes the API: CORS, one error handler, then one plugin per route group. */
 import { Elysia } from 'elysia'
-import { cors } from '@elysiajs/cors'
+import { corsPlugin } from './guard/cors.ts'
 import type { Services } from './context.ts'
 import { errorPlugin } from './api/errors.ts'
 import { healthRoutes } from './api/health.ts'
@@ -19,18 +19,9 @@ import { preferencesRoutes } from './api/preferences.ts'
 export function createApi(services: Services) {
   return (
     new Elysia({ name: 'latchkey.api' })
-      // Note: @elysiajs/cors reflects any Origin when given none; always pass the exact policy.
-      // The dispatcher also removes every CORS header from answers to refused origins.
-      .use(
-        cors({
-          origin: (request: Request) => services.origins.allows(request.headers.get('origin')),
-          credentials: true,
-          methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-          allowedHeaders: ['Content-Type', 'Authorization'],
-          exposeHeaders: ['Retry-After'],
-          maxAge: 600,
-        }),
-      )
+      // Baseline headers of every API answer (pages add their CSP in the dispatcher).
+      .headers({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' })
+      .use(corsPlugin(() => services.origins))
       .use(errorPlugin(services.log))
       .use(healthRoutes(services))
       .use(accessRoutes(services))

@@ -11,6 +11,10 @@ import type { Logger } from '../log.ts'
 export function errorPlugin(log: Logger) {
   return new Elysia({ name: 'latchkey.errors' }).onError({ as: 'global' }, ({ code, error, request }) => {
     if (error instanceof ApiError) return error.toResponse()
+    // The guard runs in the parse hook too (src/guard/plugin.ts); Elysia wraps what a parse
+    // hook throws in a ParseError, so the guard's own refusal is its cause.
+    const cause = (error as { cause?: unknown })?.cause
+    if (code === 'PARSE' && cause instanceof ApiError) return cause.toResponse()
     if (error instanceof SettingsValidationError) {
       return new ApiError(400, 'invalid_settings', error.problem.message, error.problem.field).toResponse()
     }

@@ -35,7 +35,7 @@ import { maxRole } from './roles.ts'
 import type { Connection } from './connection.ts'
 import { isTunnelIngress } from './connection.ts'
 import { clientAddress, hasForwardingHeaders, hostIsLocal, isLoopbackAddress, isPrivateAddress } from './addresses.ts'
-import { secretsEqual } from '../tokens/secrets.ts'
+import { matchSecret } from '../tokens/secrets.ts'
 import { SESSION_COOKIE, type SessionRecord, type SessionStore } from '../tokens/sessions.ts'
 import { readCookie } from './cookies.ts'
 import { readInternalIdentity } from './internal-identity.ts'
@@ -157,9 +157,9 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
 
   const token = presentedToken(request)
   if (token !== null) {
-    const access = o.accessToken()
-    if (secretsEqual(token, access)) grant('admin', 'access-token', 'token')
-    else if (secretsEqual(token, o.apiKey)) grant('admin', 'api-key', 'api-key')
+    const match = matchSecret(token, [o.accessToken(), o.apiKey])
+    if (match === 0) grant('admin', 'access-token', 'token')
+    else if (match === 1) grant('admin', 'api-key', 'api-key')
     else caller.failedCredential = true
   }
 

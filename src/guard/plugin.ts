@@ -57,25 +57,54 @@ export function refusedFields(request: Request, caller: Caller, refused: ApiErro
   }
 }
 
-export function guardPlugin(services: Services) {
-  return new Elysia({ name: 'latchkey.guard', seed: services }).macro({
-    role: (need: Need) => ({
-      async resolve({ request }) {
-        const caller = await callerOf(request, services)
-        // Guessing is limited before anything else (issue 5): an over-budget client gets 429.
-        const limited = services.rateLimit.account(request, caller, connectionOf(request)!)
-        const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, services.origins)
-        if (refused) {
-          // Admin-allowlist reference: a refused action is logged at warn with the caller's
-          // identity, so an operator can find the ID to add. Never a secret: no query, no token.
-          if (refused.status === 403) services.log.warn('refused', refusedFields(request, caller, refused))
-          // Webhooks hear of the guard's own refusals (admin.denied), not of cross-site requests.
-          if (refused.status === 403 && refused.code === 'forbidden') emitDenied(services.webhooks, request, caller, refused.message)
-          else services.log.debug('refused', refusedFields(request, caller, refused))
-          throw refused
-        }
-        return { caller }
-      },
-    }),
+const admitted = new WeakMap<Request, Caller>()
+const plugins = new WeakMap<Services, ReturnType<typeof buildGuard>>()
+let instances = 0
+
+/**
+ * Admit the request for a route that needs `need`, or throw the refusal. Runs once per
+ * request, however many hooks ask.
+ */
+async function admit(request: Request, need: Need, services: Services): Promise<Caller> {
+  const done = admitted.get(request)
+  if (done) return done
+  const caller = await callerOf(request, services)
+  // Guessing is limited before anything else (issue 5): an over-budget client gets 429.
+  const limited = services.rateLimit.account(request, caller, connectionOf(request)!)
+  const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, services.origins)
+  if (refused) {
+    // Admin-allowlist reference: a refused action is logged at warn with the caller's
+    // identity, so an operator can find the ID to add. Never a secret: no query, no token.
+    if (refused.status === 403) services.log.warn('refused', refusedFields(request, caller, refused))
+    // Webhooks hear of the guard's own refusals (admin.denied), not of cross-site requests.
+    if (refused.status === 403 && refused.code === 'forbidden') emitDenied(services.webhooks, request, caller, refused.message)
+    else services.log.debug('refused', refusedFields(request, caller, refused))
+    throw refused
+  }
+  admitted.set(request, caller)
+  return caller
+}
+
+function buildGuard(services: Services) {
+  // The seed only tells Elysia instances of different latchkeys apart (tests run several).
+  return new Elysia({ name: 'latchkey.guard', seed: ++instances }).macro({
+    role: (need: Need) =>
+      need === 'public'
+        ? // Public routes run no guard hooks; the few that describe the caller ask callerOf().
+          {}
+        : {
+            // Note: the check runs in `parse` and `transform`, which come before body parsing
+            // and validation, so an anonymous caller learns nothing from a 400 about its body.
+            parse: ({ request }: { request: Request }) => admit(request, need, services).then(() => undefined),
+            transform: ({ request }: { request: Request }) => admit(request, need, services).then(() => undefined),
+            resolve: ({ request }: { request: Request }) => ({ caller: admitted.get(request)! }),
+          },
   })
+}
+
+/** The guard plugin of one latchkey (one instance per Services, shared by every route group). */
+export function guardPlugin(services: Services) {
+  let plugin = plugins.get(services)
+  if (!plugin) plugins.set(services, (plugin = buildGuard(services)))
+  return plugin
 }

@@ -33,6 +33,16 @@ export interface DispatchDeps {
 
 const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/remote-login'
 
+/** The path of a request URL without parsing the whole URL (this runs on every request). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  const q = url.indexOf('?', start)
+  const hash = url.indexOf('#', start)
+  const end = q === -1 ? (hash === -1 ? url.length : hash) : q
+  return url.slice(start, end)
+}
+
 export function createDispatcher(deps: DispatchDeps) {
   const { services, api, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
@@ -82,9 +92,10 @@ export function createDispatcher(deps: DispatchDeps) {
       const request = normalizeUrl(incoming)
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
       recordConnection(request, conn)
-      const path = new URL(request.url).pathname
+      const path = pathOf(request.url)
       let res: Response | undefined
       let page = false
+      const fromApi = kind !== 'app' && isApiPath(path)
       try {
         ;[res, page] = await route(request, conn, ctx, path)
       } catch (err) {
@@ -97,8 +108,11 @@ export function createDispatcher(deps: DispatchDeps) {
       // An upgraded WebSocket: nothing more to send (Bun) or the 101 as the runtime made it (Deno).
       if (res === undefined) return res as unknown as Response
       if (res.status === 101 || (kind === 'app' && res.headers.has('upgrade'))) return res
+      // The API sets its own baseline and CORS headers (src/app.ts, src/guard/cors.ts).
+      if (fromApi && !page) return res
       const out = withSecurityHeaders(res, { page, csp })
-      if (!services.origins.allows(request.headers.get('origin'))) stripCors(out)
+      const origin = request.headers.get('origin')
+      if (origin !== null && !services.origins.allows(origin)) stripCors(out)
       return out
     }
   }

@@ -82,6 +82,7 @@ class Windows {
  * usually holds a whole /64 and could otherwise take a fresh address for every guess.
  */
 export function clientKey(address: string): string {
+  if (!address.includes(':')) return address // IPv4: the common case, kept cheap (every request)
   const a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '')
   if (!a.includes(':') || a.startsWith('::ffff:')) return a.replace(/^::ffff:/, '')
   const [left, right = ''] = a.split('::')

@@ -16,10 +16,35 @@ export function hashSecret(secret: string): string {
  * comparison leaks neither content nor length. An empty secret never matches.
  */
 export function secretsEqual(given: string | null | undefined, expected: string | null | undefined): boolean {
-  if (!given || !expected) return false
+  return matchSecret(given, [expected]) === 0
+}
+
+// Digests of the few expected secrets (access token, API key, login tokens), so a check
+// hashes only what the client sent. Bounded: old entries go first.
+const expectedDigests = new Map<string, Buffer>()
+
+function expectedDigest(secret: string): Buffer {
+  let d = expectedDigests.get(secret)
+  if (!d) {
+    if (expectedDigests.size >= 32) expectedDigests.delete(expectedDigests.keys().next().value!)
+    expectedDigests.set(secret, (d = createHash('sha256').update(secret, 'utf8').digest()))
+  }
+  return d
+}
+
+/**
+ * Which of `candidates` the given secret equals (index), or -1. The given secret is hashed
+ * once and compared with every candidate in constant time; empty values never match.
+ */
+export function matchSecret(given: string | null | undefined, candidates: readonly (string | null | undefined)[]): number {
+  if (!given) return -1
   const a = createHash('sha256').update(given, 'utf8').digest()
-  const b = createHash('sha256').update(expected, 'utf8').digest()
-  return timingSafeEqual(a, b)
+  let found = -1
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]
+    if (c && timingSafeEqual(a, expectedDigest(c)) && found === -1) found = i
+  }
+  return found
 }
 
 /** A short non-secret label for a secret (first 8 hex of its hash), for logs and issuer ids. */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { randomSecret, hashSecret, secretsEqual } from './secrets.ts'
+import { randomSecret, hashSecret } from './secrets.ts'
 import { writeFileAtomic } from '../config/atomic-write.ts'
 import type { Role } from '../guard/roles.ts'
 
@@ -76,9 +76,9 @@ export class SessionStore {
   lookup(secret: string | null | undefined): SessionRecord | null {
     if (!secret || secret.length > 200) return null
     const hash = hashSecret(secret)
+    // Keyed by the secret's hash: the lookup reveals nothing about the secret itself.
     const s = this.#byHash.get(hash)
-    // The map lookup is by hash; compare again in constant time for good measure.
-    if (!s || !secretsEqual(hash, s.hash)) return null
+    if (!s) return null
     const now = this.#now()
     if (s.expiresAt <= now) {
       this.#remove(s)
