@@ -10,6 +10,7 @@ import type { Api } from '../app.ts'
 import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
 import { callerOf, refusal } from '../guard/plugin.ts'
 import { ApiError } from '../errors.ts'
+import { presentedToken } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
 import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
@@ -49,7 +50,15 @@ export function createDispatcher(deps: DispatchDeps) {
 
   async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
     if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
-    if (isApiPath(path)) return [await api.handle(request), false]
+    if (isApiPath(path)) {
+      // Every presented credential counts against the guess limits (issue 5), public routes
+      // included: /api/whoami would otherwise confirm guesses without limit.
+      if (presentedToken(request) !== null) {
+        const limited = services.rateLimit.account(request, await callerOf(request, services), conn)
+        if (limited) return [limited.toResponse(), false]
+      }
+      return [await api.handle(request), false]
+    }
     // Before the API-port answer: headless mode has only the API port, and no dashboard port to point at.
     if (services.mode === 'headless') {
       return [new ApiError(404, 'headless', 'Headless mode (latchkey serve) serves no dashboard: use the /api endpoints').toResponse(), false]

@@ -130,7 +130,11 @@ export class GuessLimiter {
     if (waitMs <= 0) return null
     const seconds = Math.max(1, Math.ceil(waitMs / 1000))
     const where = a.ingress && this.#clients.waitMs(clientKey(a.address), this.#now()) === 0 ? 'through this tunnel' : 'from this address'
-    return new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts ${where}: try again in ${seconds} seconds`, undefined, { 'retry-after': String(seconds) })
+    return new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts ${where}: try again in ${seconds} seconds`, undefined, {
+      'retry-after': String(seconds),
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    })
   }
 
   /**

@@ -75,6 +75,21 @@ describe('guessing the access token with Authorization: Bearer', () => {
   })
 })
 
+describe('guessing on public routes', () => {
+  it('counts a wrong token sent to /api/whoami, which would otherwise confirm guesses', async () => {
+    const tsi = `http://127.0.0.1:${tailscaleIngressPort(lk)}/api/whoami`
+    const headers = (token: string) => ({ 'x-forwarded-for': '203.0.113.50', ...bearer(token) })
+    for (let i = 0; i < PER_CLIENT.limit; i++) {
+      const res = await curlFrom(null, tsi, { headers: headers(`whoami-guess-${i}`) })
+      expect(res.status).toBe(200)
+      expect(res.json().authenticated).toBe(false)
+    }
+    const blocked = await curlFrom(null, tsi, { headers: headers(lk.token!) })
+    expect(blocked.status).toBe(429)
+    expect(blocked.body).not.toContain('authenticated')
+  })
+})
+
 describe('guessing through the Cloudflare ingress', () => {
   it('limits each reported client address, then the ingress as a whole', async () => {
     const cfi = `http://127.0.0.1:${cloudflareIngressPort(lk)}`
