@@ -46,6 +46,8 @@ export async function buildAssets(): Promise<void> {
   const cssPath = `/assets/styles-${hash(css)}.css`
   add(cssPath, 'text/css; charset=utf-8', css, true)
   add('/favicon.svg', 'image/svg+xml', readFileSync(join(root, 'public', 'favicon.svg')), false)
+  // Browsers ask for /favicon.ico on pages without an icon link (the sign-in page): serve the SVG there too.
+  add('/favicon.ico', 'image/svg+xml', readFileSync(join(root, 'public', 'favicon.svg')), false)
   const index = readFileSync(join(root, 'public', 'index.html'), 'utf8').replace('%JS%', jsPath).replace('%CSS%', cssPath)
   const gen = join(root, 'src', 'generated')
   mkdirSync(gen, { recursive: true })
@@ -65,7 +67,8 @@ function commit(): string {
 
 export async function compile(target: string | undefined, outfile: string): Promise<void> {
   const bun = process.execPath
-  const cmd = [bun, 'build', '--compile', '--minify', '--sourcemap=none', `--define`, `LATCHKEY_COMMIT=${JSON.stringify(commit())}`]
+  // Bytecode skips parsing the bundle at every start (about half the cold start).
+  const cmd = [bun, 'build', '--compile', '--bytecode', '--format=esm', '--minify', '--sourcemap=none', `--define`, `LATCHKEY_COMMIT=${JSON.stringify(commit())}`]
   if (target) cmd.push(`--target=${target}`)
   cmd.push(join(root, 'src', 'main.ts'), '--outfile', outfile)
   const proc = Bun.spawnSync(cmd, { cwd: root, stdout: 'inherit', stderr: 'inherit' })

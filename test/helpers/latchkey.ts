@@ -43,6 +43,8 @@ export interface StartOptions {
   /** Wait for the ready line (default true). */
   waitReady?: boolean
   runtime?: 'bun' | 'deno'
+  /** Pass no --data-dir: latchkey uses LATCHKEY_HOME or ~/.latchkey, as a user's would. */
+  defaultDataDir?: boolean
 }
 
 export function tempDir(prefix = 'lk-test-'): string {
@@ -56,7 +58,7 @@ export async function startLatchkey(opts: StartOptions = {}): Promise<Latchkey> 
   const args = [...(opts.args ?? [])]
   if (!hasPort('--port')) args.push('--port', '0')
   if (!hasPort('--api-port')) args.push('--api-port', '0')
-  if (!args.includes('--data-dir')) args.push('--data-dir', dataDir)
+  if (!args.includes('--data-dir') && !opts.defaultDataDir) args.push('--data-dir', dataDir)
   const binary = opts.binary ?? process.env.LATCHKEY_TEST_BINARY
   const cmd =
     binary ? [binary, ...args]
