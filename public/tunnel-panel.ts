@@ -26,10 +26,10 @@ const PROGRESS: Record<RemoteStatus['state'], string> = {
 /** The external tunnel the user chose to keep using ("Use existing"). */
 let adoptedExternal: string | null = null
 
-function restoreText(r: RemoteStatus['restore']): string {
+function restoreText(r: RemoteStatus['restore']): Node | string {
   if (r.reason === 'not_attempted') return 'not attempted yet'
-  const at = r.at ? ` at ${new Date(r.at).toLocaleTimeString()}` : ''
-  return `${r.outcome} (${r.reason})${at}${r.message ? `: ${r.message}` : ''}`
+  const at = r.at ? ` · ${new Date(r.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : ''
+  return el('span', {}, `${r.outcome}: `, el('code', {}, r.reason), at, r.message ? el('span', { class: 'app-meta' }, ` ${r.message}`) : null)
 }
 
 function render(s: RemoteStatus): void {

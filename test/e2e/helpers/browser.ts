@@ -78,23 +78,26 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true })
 }
 
-/** The RGBA pixels of an <img> drawn on a canvas, for jsQR. */
-export async function imagePixels(page: Page, selector: string, size = 480): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
-  const data = await page.evaluate(
-    async ([sel, n]) => {
-      const img = document.querySelector(sel as string) as HTMLImageElement
-      await img.decode()
+/** The RGBA pixels of an <img> drawn on a canvas (white behind it), for jsQR. */
+export async function imagePixels(page: Page, selector: string, size = 360): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+  const base64 = await page.evaluate(
+    async ({ sel, n }) => {
+      const img = document.querySelector(sel) as HTMLImageElement
+      if (!img.complete) await new Promise((r) => img.addEventListener('load', r, { once: true }))
       const canvas = document.createElement('canvas')
-      canvas.width = canvas.height = n as number
+      canvas.width = canvas.height = n
       const ctx = canvas.getContext('2d')!
       ctx.fillStyle = '#fff'
-      ctx.fillRect(0, 0, n as number, n as number)
-      ctx.drawImage(img, 0, 0, n as number, n as number)
-      return Array.from(ctx.getImageData(0, 0, n as number, n as number).data)
+      ctx.fillRect(0, 0, n, n)
+      ctx.drawImage(img, 0, 0, n, n)
+      const bytes = ctx.getImageData(0, 0, n, n).data
+      let binary = ''
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+      return btoa(binary)
     },
-    [selector, size] as const,
+    { sel: selector, n: size },
   )
-  return { data: Uint8ClampedArray.from(data), width: size, height: size }
+  return { data: new Uint8ClampedArray(Buffer.from(base64, 'base64')), width: size, height: size }
 }
 
 /** The URLs in this tab's session history (Chromium DevTools protocol). */
