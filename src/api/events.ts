@@ -17,7 +17,7 @@ interface StatusSource {
 }
 
 /** A text/event-stream of `status` events that ends when the client goes away. */
-export function statusStream(tunnels: StatusSource, signal?: AbortSignal): Response {
+export function statusStream(tunnels: StatusSource, signal?: AbortSignal, heartbeatMs = HEARTBEAT_MS): Response {
   const encoder = new TextEncoder()
   let cleanup = () => {}
   const body = new ReadableStream<Uint8Array>({
@@ -44,7 +44,7 @@ export function statusStream(tunnels: StatusSource, signal?: AbortSignal): Respo
         })
       }
       const off = tunnels.onChange(push)
-      const heartbeat = setInterval(() => write(': heartbeat\n\n'), HEARTBEAT_MS)
+      const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs)
       cleanup = () => {
         if (closed) return
         closed = true
