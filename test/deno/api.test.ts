@@ -9,6 +9,9 @@ import { rmSync } from 'node:fs'
 import { canCreateNamespaces, createPeer } from '../helpers/netns.ts'
 import { FAST, alive, getJson, post, quickSettings, sleep, startDenoLatchkey, tempDir } from './helpers.ts'
 
+// Deno's globals are untyped under bun-types (tsconfig for `npm run lint`); declare the one we use.
+declare const Deno: { test(name: string, options: object, fn: () => Promise<void>): void }
+
 // Child processes and sockets outlive single ops by design here; each test stops what it starts.
 const opts = { sanitizeOps: false, sanitizeResources: false }
 
