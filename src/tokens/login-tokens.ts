@@ -14,7 +14,7 @@ import type { SettingsStore } from '../config/settings-store.ts'
 import type { Settings } from '../config/settings-schema.ts'
 import type { Role } from '../guard/roles.ts'
 import { BadRequestError, ConflictError } from '../errors.ts'
-import { hashSecret, maskSecret, randomSecret, secretsEqual } from './secrets.ts'
+import { hashSecret, randomSecret, secretsEqual } from './secrets.ts'
 import { BoundedMap } from './bounded-map.ts'
 
 export type TokenType = 'persistent' | 'short-lived'
@@ -77,17 +77,6 @@ export interface LoginTokenOptions {
 /** The issuer id sessions of a persistent token carry (not secret: a 64-bit hash prefix). */
 export function persistentIssuerOf(token: string | null): string | null {
   return token ? `persistent:${hashSecret(token).slice(0, 16)}` : null
-}
-
-/**
- * `tokenStrategy` as GET /api/remote/settings shows it: the persistent token masked only
- * (runbook §5, §6.1). Note: a client that PUTs this back must not store the mask as a token.
- */
-export function maskedTokenStrategy(ts: Settings['remoteAccess']['tokenStrategy']) {
-  return {
-    persistent: { enabled: ts.persistent.enabled, token: maskSecret(ts.persistent.token), hasToken: ts.persistent.token !== null },
-    shortLived: { ...ts.shortLived },
-  }
 }
 
 function liveIssuer(settings: Settings): string | null {

@@ -310,6 +310,11 @@ describe('POST /api/remote/token/persistent/regenerate', () => {
 describe('GET responses', () => {
   it('never show the persistent token (settings, status, access, devices, whoami)', async () => {
     const token = settingsToken()!
+    const settings = await local(lk, '/api/remote/settings')
+    expect(settings.status).toBe(200)
+    const shown = settings.json().remoteAccess.tokenStrategy.persistent.token
+    expect(shown).toContain('•')
+    expect(shown).not.toBe(token)
     for (const path of ['/api/remote/settings', '/api/remote/status', '/api/access', '/api/remote/sessions', '/api/whoami']) {
       const res = await local(lk, path)
       expect(res.body).not.toContain(token)

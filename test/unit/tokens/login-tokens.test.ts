@@ -11,7 +11,6 @@ import {
   MAX_LIVE_TOKENS,
   MAX_REMEMBERED_EXPIRED,
   PERSISTENT_SESSION_MAX_AGE_MS,
-  maskedTokenStrategy,
   persistentIssuerOf,
 } from '../../../src/tokens/login-tokens.ts'
 
@@ -117,16 +116,6 @@ describe('LoginTokens persistent token', () => {
     const err = errorOf(() => tokens.persistentToken())
     expect(err.status).toBe(409)
     expect(err.code).toBe('token_strategy_disabled')
-  })
-
-  it('shows the persistent token masked only', () => {
-    const tokens = make()
-    const { token } = tokens.persistentToken()
-    const masked = maskedTokenStrategy(settings.get().remoteAccess.tokenStrategy)
-    expect(JSON.stringify(masked)).not.toContain(token)
-    expect(masked.persistent.hasToken).toBe(true)
-    expect(masked.persistent.token).toContain('•')
-    expect(masked.shortLived.ttlMs).toBe(900000)
   })
 })
 
