@@ -15,11 +15,11 @@ import { initAppsPanel, refreshApps } from './apps-panel.ts'
 import { initAppForm } from './app-form.ts'
 import { initDetectedPanel, refreshDetected } from './detected-panel.ts'
 import { initAccessLogPanel } from './access-log-panel.ts'
-import { initYouPanel, renderYou } from './you-panel.ts'
+import { initYouPanel, renderYou, showTheme } from './you-panel.ts'
 import { initDevicesPanel, refreshDevices } from './devices-panel.ts'
 
-/** Per-user preferences (issue 12) are served by this latchkey when this is true. */
-const PREFERENCES_API = false
+/** GET/PUT /api/preferences keep the theme per identity (issue 12). */
+const PREFERENCES_API = true
 
 function guarded(work: () => void | Promise<void>): () => Promise<void> {
   return async () => {
@@ -46,9 +46,9 @@ async function boot(): Promise<void> {
   applyTheme(storedTheme())
   const me = await loadMe()
   applyRole(me)
-  void loadTheme(PREFERENCES_API)
-  initTunnelPanel()
   initYouPanel()
+  void loadTheme(PREFERENCES_API).then(showTheme)
+  initTunnelPanel()
   initAppsPanel()
   startLiveStatus()
   onShow('remote', guarded(renderMachine))

@@ -1,7 +1,7 @@
 /**
  * Dark mode: follows the system unless the user picks light or dark. The choice is kept
- * per identity with GET/PUT /api/preferences when the server has it, and in localStorage
- * until then (and for offline first paint).
+ * per identity with GET/PUT /api/preferences, and in localStorage for the first paint
+ * (before the server answers).
  */
 import { api } from './api.ts'
 

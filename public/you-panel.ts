@@ -28,6 +28,11 @@ export function renderYou(): void {
   $('[data-signout-row]').hidden = !w.session
 }
 
+/** Show the theme in effect (after the server's preference arrives). */
+export function showTheme(theme: Theme): void {
+  $<HTMLSelectElement>('[data-theme-select]').value = theme
+}
+
 export function initYouPanel(): void {
   const select = $<HTMLSelectElement>('[data-theme-select]')
   select.value = storedTheme()

@@ -359,6 +359,12 @@ describe('apps and devices', () => {
     await ready(page)
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark')
     expect(await page.inputValue('[data-theme-select]')).toBe('dark')
+    // Saved per identity on the server: a fresh browser profile of the same user gets it too.
+    expect((await localApi('/api/preferences')).preferences.theme).toBe('dark')
+    const fresh = await open(local, lk.url('/#devices'))
+    await ready(fresh.page)
+    await fresh.page.waitForFunction(() => document.documentElement.dataset.theme === 'dark')
+    expect(await fresh.page.inputValue('[data-theme-select]')).toBe('dark')
     await screenshot(page, 'devices-dark-desktop')
     await page.evaluate(() => (location.hash = 'remote'))
     await page.waitForSelector('[data-tunnel-state]')
