@@ -103,7 +103,7 @@ function convert(spec: OptionSpec, node: Node, at: (n: Node | null | undefined) 
       try {
         return parseWebhookEntry((item as Node & { toJSON(): unknown }).toJSON?.() ?? null, `webhooks[${i}]`)
       } catch (err: any) {
-        throw new ConfigError(err.message, at(fieldNode(item as Node, err.field) ?? (item as Node)))
+        throw new ConfigError(err.message, at(fieldNode(item as Node, err.field, err.onKey) ?? (item as Node)))
       }
     })
   }
@@ -135,11 +135,12 @@ function convert(spec: OptionSpec, node: Node, at: (n: Node | null | undefined) 
 }
 
 /** The node of `webhooks[i].<field>[j]` inside one list item, for the error position. */
-function fieldNode(item: Node, field: string | undefined): Node | undefined {
+function fieldNode(item: Node, field: string | undefined, onKey = false): Node | undefined {
   const m = /^[^.]+\.([A-Za-z]+)(?:\[(\d+)\])?$/.exec(field ?? '')
   if (!m || !isMap(item)) return undefined
   const pair = item.items.find((p) => isScalar(p.key) && p.key.value === m[1])
   if (!pair) return undefined
+  if (onKey) return pair.key as Node
   if (m[2] !== undefined && isSeq(pair.value)) return (pair.value.items[Number(m[2])] as Node | undefined) ?? (pair.value as Node)
   return (pair.value as Node) ?? (pair.key as Node)
 }

@@ -20,7 +20,8 @@ export interface WebhookSpec {
 }
 
 export class WebhookConfigError extends TypeError {
-  constructor(readonly field: string, message: string) {
+  /** `onKey`: the key itself is wrong (unknown field), not its value. */
+  constructor(readonly field: string, message: string, readonly onKey = false) {
     super(message)
     this.name = 'WebhookConfigError'
   }
@@ -30,15 +31,15 @@ const KEYS = new Set(['url', 'events', 'secretFile'])
 
 /** Validate one webhook entry; `where` prefixes the field names in errors (e.g. "webhooks[0]"). */
 export function parseWebhookEntry(raw: unknown, where: string): WebhookSpec {
-  const fail = (field: string, why: string): never => {
+  const fail = (field: string, why: string, onKey = false): never => {
     const name = `${where}.${field}`
-    throw new WebhookConfigError(name, `"${name}" ${why}`)
+    throw new WebhookConfigError(name, `"${name}" ${why}`, onKey)
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new WebhookConfigError(where, `"${where}" must be a mapping with url (and events, secretFile)`)
   }
   const o = raw as Record<string, unknown>
-  for (const k of Object.keys(o)) if (!KEYS.has(k)) fail(k, 'is not a known webhook field (url, events, secretFile)')
+  for (const k of Object.keys(o)) if (!KEYS.has(k)) fail(k, 'is not a known webhook field (url, events, secretFile)', true)
   if (typeof o.url !== 'string' || o.url === '') fail('url', 'must be an http:// or https:// URL')
   let url: URL
   try {

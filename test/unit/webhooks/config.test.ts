@@ -35,7 +35,7 @@ describe('webhooks in latchkey.yaml', () => {
     ['webhooks:\n  - url: https://user:pw@x.example/a\n', 2, 10, '"webhooks[0].url" must not contain credentials'],
     ['webhooks:\n  - url: https://x.example\n  - url: https://y.example\n    events: [tunnel.started, tunnel.exploded]\n', 4, 30, '"webhooks[1].events[1]" must be one of device.signed_in'],
     ['webhooks:\n  - url: https://x.example\n    events: []\n', 3, 13, '"webhooks[0].events" must be a non-empty list'],
-    ['webhooks:\n  - url: https://x.example\n    secret: hunter2hunter2\n', 3, 13, '"webhooks[0].secret" is not a known webhook field'],
+    ['webhooks:\n  - url: https://x.example\n    secret: hunter2hunter2\n', 3, 5, '"webhooks[0].secret" is not a known webhook field'],
     ['webhooks:\n  - url: https://x.example\n    secretFile: ""\n', 3, 17, '"webhooks[0].secretFile" must be the path of a file'],
   ])('names the field and its position: %j', (text, line, column, message) => {
     const msg = errorOf(text)
