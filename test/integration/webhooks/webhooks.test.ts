@@ -30,7 +30,7 @@ function verify(r: Received): any {
   expect(r.headers['x-latchkey-signature']).toBe('sha256=' + createHmac('sha256', SECRET).update(r.body).digest('hex'))
   const doc = JSON.parse(r.body)
   expect(r.headers['x-latchkey-timestamp']).toBe(String(Math.floor(Date.parse(doc.time) / 1000)))
-  for (const s of secrets) expect(r.body).not.toContain(s)
+  for (const s of [...secrets, lk.token!]) expect(r.body).not.toContain(s)
   return doc
 }
 
