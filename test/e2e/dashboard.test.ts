@@ -6,11 +6,12 @@
  * size, go to test/e2e/screens/ (not committed).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import jsQR from 'jsqr'
 import type { Page } from 'playwright-core'
-import { startLatchkey, tempDir, type Latchkey } from '../helpers/latchkey.ts'
+import { FAKES_BIN, startLatchkey, tempDir, type Latchkey } from '../helpers/latchkey.ts'
 import { createPeer, curlFrom, type Peer } from '../helpers/netns.ts'
 import { builtBinary } from './helpers/binary.ts'
 import { DESKTOP, PHONE, historyUrls, imagePixels, launchBrowser, screenshot, type Problems, type TestBrowser } from './helpers/browser.ts'
@@ -23,6 +24,7 @@ let upstreams: ReturnType<typeof Bun.serve>[] = []
 /** Problems of the pages opened by the current test; each test must end with none. */
 let watched: Problems[] = []
 let base: string
+let tsState: string
 
 setDefaultTimeout(20_000)
 
@@ -83,7 +85,7 @@ beforeAll(async () => {
       FAKE_CLOUDFLARED_REGISTER_DELAY_MS: '50',
       FAKE_CLOUDFLARED_SHUTDOWN_MS: '50',
       FAKE_CLOUDFLARED_RECORD_DIR: tempDir('lk-e2e-cf-'),
-      FAKE_TAILSCALE_STATE_DIR: tempDir('lk-e2e-ts-'),
+      FAKE_TAILSCALE_STATE_DIR: (tsState = tempDir('lk-e2e-ts-')),
       LATCHKEY_TUNNEL_GRACE_MS: '1500',
     },
   })
@@ -102,6 +104,8 @@ afterAll(async () => {
   await lk?.stop()
   for (const s of upstreams) s.stop(true)
   peer?.destroy()
+  // A leftover fake `tailscale funnel --bg` helper exits when its state dir goes.
+  if (tsState) rmSync(tsState, { recursive: true, force: true })
 })
 
 describe('dashboard sign-in from a remote device', () => {
@@ -204,6 +208,36 @@ describe('Remote access status', () => {
     expect((await localApi('/api/remote/settings')).remoteAccess.providers.tailscale.hostname).toBe('box.tailnet.ts.net')
     await screenshot(page, 'remote-settings-saved-desktop')
   })
+})
+
+describe('external tunnel', () => {
+  it('offers Use existing and Start fresh for a funnel latchkey did not start, and Start fresh replaces it with latchkey\'s tunnel', async () => {
+    const bg = spawnSync(join(FAKES_BIN, 'tailscale'), ['funnel', '--bg', '9999'], {
+      env: { ...process.env, FAKE_TAILSCALE_STATE_DIR: tsState, FAKE_TAILSCALE_READY_DELAY_MS: '0', FAKE_TAILSCALE_BG_MAX_MS: '60000' },
+      encoding: 'utf8',
+    })
+    expect(bg.status).toBe(0)
+    await Bun.sleep(3100) // past the server's external-detection cache
+    const { page } = await open(local, lk.url('/'))
+    await ready(page)
+    await page.waitForSelector('[data-external]:not([hidden])', { timeout: 5000 })
+    expect(await page.textContent('[data-external-text]')).toContain('https://host.tailnet.ts.net')
+    await screenshot(page, 'remote-external-desktop')
+    await page.click('[data-action="use-existing"]')
+    expect(await page.textContent('[data-external-text]')).toContain('Using the tunnel that was already running')
+    await page.reload()
+    await ready(page)
+    await page.waitForSelector('[data-external]:not([hidden])', { timeout: 5000 })
+    await page.click('[data-action="start-fresh"]')
+    await page.waitForSelector('[data-tunnel-state="running"]', { timeout: 10_000 })
+    expect(await page.isHidden('[data-external]')).toBe(true)
+    const status = await localApi('/api/remote/status')
+    expect(status.provider).toBe('cloudflare')
+    await localApi('/api/remote/tunnel/stop', {})
+    await page.waitForSelector('[data-tunnel-state="stopped"]', { timeout: 10_000 })
+    await Bun.sleep(3100)
+    expect((await localApi('/api/remote/status')).externalTunnel).toBeNull()
+  }, 30_000)
 })
 
 describe('viewer role', () => {
