@@ -5,7 +5,7 @@
  */
 import { Elysia } from 'elysia'
 import { ApiError } from '../errors.ts'
-import { SettingsValidationError } from '../config/settings-store.ts'
+import { SettingsValidationError, SettingsWriteError } from '../config/settings-store.ts'
 import type { Logger } from '../log.ts'
 
 export function errorPlugin(log: Logger) {
@@ -17,6 +17,11 @@ export function errorPlugin(log: Logger) {
     if (code === 'PARSE' && cause instanceof ApiError) return cause.toResponse()
     if (error instanceof SettingsValidationError) {
       return new ApiError(400, 'invalid_settings', error.problem.message, error.problem.field).toResponse()
+    }
+    // The disk refused the write (full, file-size limit): nothing changed, and the client is told so.
+    if (error instanceof SettingsWriteError) {
+      log.error('cannot save settings.json', { method: request.method, path: new URL(request.url).pathname, error: error.errno })
+      return new ApiError(507, 'settings_write_failed', error.message).toResponse()
     }
     if (code === 'VALIDATION') {
       const v = (error as any).valueError as { path?: string; message?: string; schema?: { error?: string } } | undefined

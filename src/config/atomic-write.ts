@@ -1,14 +1,22 @@
 /** Atomic file replacement: temp file in the same folder, fsync, rename, fsync of the folder. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
+/**
+ * Replace `path` with `data`, all or nothing: a crash leaves the old file or the new one,
+ * never a mix. A failed write (disk full, EFBIG from `ulimit -f`) throws and leaves `path`
+ * untouched.
+ */
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  const bytes = Buffer.from(data, 'utf8')
   let fd = -1
   try {
     fd = openSync(tmp, 'wx', mode)
-    writeSync(fd, data)
+    // Note: write(2) may write fewer bytes than asked (a file-size limit is hit mid-write):
+    // loop, so the next call reports the error instead of a short file being renamed in.
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off)
     fsyncSync(fd)
     closeSync(fd)
     fd = -1
@@ -25,5 +33,25 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
       unlinkSync(tmp)
     } catch {}
     throw err
+  }
+}
+
+/**
+ * Delete temp files an earlier process left beside `path` when it was killed mid-write.
+ * Call only while holding the data dir's lock (no other writer can be using them).
+ */
+export function removeStaleTemps(path: string): void {
+  const prefix = `${basename(path)}.tmp-`
+  let names: string[] = []
+  try {
+    names = readdirSync(dirname(path))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    try {
+      unlinkSync(join(dirname(path), name))
+    } catch {}
   }
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeFileAtomic } from './atomic-write.ts'
+import { removeStaleTemps, writeFileAtomic } from './atomic-write.ts'
 import { Value } from '@sinclair/typebox/value'
 import { LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../errors.ts'
@@ -51,6 +51,8 @@ export class SettingsStore {
   /** Open `<dataDir>/settings.json`, creating it with defaults when missing. */
   static open(dataDir: string): SettingsStore {
     const path = join(dataDir, 'settings.json')
+    // Temp files of a latchkey killed mid-write (the data dir lock says none is running).
+    removeStaleTemps(path)
     let text: string | undefined
     try {
       text = readFileSync(path, 'utf8')
@@ -107,7 +109,32 @@ export class SettingsStore {
   }
 
   #write(settings: Settings): void {
-    writeFileAtomic(this.path, JSON.stringify(settings, null, 2) + '\n')
+    try {
+      writeFileAtomic(this.path, JSON.stringify(settings, null, 2) + '\n')
+    } catch (err) {
+      throw new SettingsWriteError(err)
+    }
+  }
+}
+
+const WRITE_FAILURES: Record<string, string> = {
+  EFBIG: 'the file-size limit was reached (EFBIG)',
+  ENOSPC: 'the disk is full (ENOSPC)',
+  EDQUOT: 'the disk quota is used up (EDQUOT)',
+  EACCES: 'permission denied (EACCES)',
+  EROFS: 'the file system is read-only (EROFS)',
+}
+
+/** settings.json could not be written; the file on disk and the settings in memory are unchanged. */
+export class SettingsWriteError extends Error {
+  readonly errno: string
+  constructor(cause: unknown) {
+    // Deno's errors carry no `code`, only "File too large (os error 27)".
+    const os = /os error (\d+)/.exec(String((cause as Error)?.message))?.[1]
+    const errno = String((cause as { code?: string })?.code ?? { 27: 'EFBIG', 28: 'ENOSPC', 13: 'EACCES', 30: 'EROFS', 122: 'EDQUOT' }[Number(os)] ?? 'EIO')
+    super(`Cannot save settings.json: ${WRITE_FAILURES[errno] ?? errno}; nothing was changed`, { cause })
+    this.name = 'SettingsWriteError'
+    this.errno = errno
   }
 }
 

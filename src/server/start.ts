@@ -47,6 +47,10 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
   // signal that arrives first would kill the process without cleanup.
   let stopNow: (() => Promise<void>) | null = null
   if (opts.handleSignals !== false) {
+    // A write past the file-size limit (`ulimit -f`) must fail with EFBIG, not kill latchkey
+    // (SIGXFSZ's default action): settings-store.ts then answers an error and keeps the old
+    // file. Bun ignores SIGXFSZ already; Deno does not.
+    process.on('SIGXFSZ', () => {})
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
         if (!stopNow) {
