@@ -51,7 +51,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     // (SIGXFSZ's default action): settings-store.ts then answers an error and keeps the old
     // file. Bun ignores SIGXFSZ already; Deno does not.
     process.on('SIGXFSZ', () => {})
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(sig, () => {
         if (!stopNow) {
           releaseLock()
