@@ -44,7 +44,7 @@ export function checkPreferencePatch(body: unknown): Partial<Prefs> {
   }
   const patch: Record<string, unknown> = {}
   for (const [field, value] of Object.entries(body)) {
-    if (!(field in FIELDS)) throw new BadRequestError(field, `"${field}" is not a preference (theme, layout, sort, pinnedApps, filter)`)
+    if (!Object.hasOwn(FIELDS, field)) throw new BadRequestError(field, `"${field}" is not a preference (theme, layout, sort, pinnedApps, filter)`)
     const schema = Preferences.properties[field as keyof Prefs]
     if (!Value.Check(schema, value)) throw new BadRequestError(field, `"${field}" ${FIELDS[field as keyof Prefs]}`)
     patch[field] = value

@@ -44,10 +44,16 @@ function deleteIn(o: Record<string, unknown>, path: string[]): void {
   if (isObject(parent)) delete parent[path.at(-1)!]
 }
 
-/** Deep-merge a partial `patch` into `target` (objects merge, everything else replaces). */
-function merge(target: Record<string, unknown>, patch: Record<string, unknown>): void {
+/**
+ * Deep-merge a partial `patch` into `target` (objects merge, everything else replaces).
+ * Note: JSON.parse makes `__proto__` an ordinary key; merged or assigned here it would reach
+ * Object.prototype (every object in the process), so inherited names are refused by field.
+ */
+function merge(target: Record<string, unknown>, patch: Record<string, unknown>, at: string): void {
   for (const [k, v] of Object.entries(patch)) {
-    if (isObject(v) && isObject(target[k])) merge(target[k] as Record<string, unknown>, v)
+    const field = `${at}.${k}`
+    if (k in target && !Object.hasOwn(target, k)) throw new BadRequestError(field, `"${field}" is not a known field`)
+    if (isObject(v) && isObject(target[k])) merge(target[k] as Record<string, unknown>, v, field)
     else target[k] = v
   }
 }
@@ -73,7 +79,7 @@ export function updateRemoteAccess(services: Services, patch: unknown, prefix = 
     deleteIn(body, m.path)
   }
   return services.settings.update((draft) => {
-    merge(draft.remoteAccess as unknown as Record<string, unknown>, body)
+    merge(draft.remoteAccess as unknown as Record<string, unknown>, body, prefix)
   })
 }
 
