@@ -23,7 +23,7 @@ export async function qrSvg(text: string): Promise<string> {
   return renderSvg(matrix(text, 'M'), { margin: 2, color: { dark: '#000000', light: '#ffffff' } })
 }
 
-export async function qrPng(text: string): Promise<Uint8Array> {
+export async function qrPng(text: string): Promise<Uint8Array<ArrayBuffer>> {
   // @ts-expect-error: see above
   const png = await import('qrcode/lib/renderer/png.js')
   const buffer: Uint8Array = await new Promise((resolve, reject) =>

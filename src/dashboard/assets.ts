@@ -7,7 +7,7 @@ import { escapeHtml } from './pages.ts'
 
 export interface Asset {
   type: string
-  body: Uint8Array
+  body: Uint8Array<ArrayBuffer>
   /** Content-hashed name: cache forever. */
   immutable: boolean
   etag: string

@@ -21,12 +21,12 @@ const CHUNK = new Uint8Array(256 * 1024).fill(120)
 
 export function startUpstream(): Upstream {
   const received: Received[] = []
-  const server = Bun.serve<{ path: string }, never>({
+  const server: ReturnType<typeof Bun.serve> = Bun.serve<{ path: string }, never>({
     hostname: '127.0.0.1',
     port: 0,
     maxRequestBodySize: 1024 * 1024 * 1024,
     idleTimeout: 60,
-    async fetch(req, srv) {
+    async fetch(req, srv): Promise<Response | undefined> {
       const url = new URL(req.url)
       received.push({ method: req.method, path: url.pathname + url.search, headers: Object.fromEntries(req.headers) })
       // Like an app with a base-path setting: it serves the same routes under /apps/<name>.
@@ -47,7 +47,7 @@ export function startUpstream(): Upstream {
         }
         case '/upload': {
           let bytes = 0
-          for await (const chunk of req.body!) bytes += chunk.byteLength
+          for await (const chunk of req.body! as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength
           return Response.json({ bytes })
         }
         case '/sse': {
