@@ -3,10 +3,9 @@
  * and the `tailscale` and `cloudflared` executables on PATH with their versions.
  */
 import { request } from 'node:http'
-import { accessSync, constants, statSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import type { CheckResult } from './check.ts'
+import { findExecutable } from '../tunnels/find-executable.ts'
 
 export interface TailscaleStatus {
   BackendState?: string
@@ -79,23 +78,6 @@ export async function checkTailscaleSocket(socketPath: string, needed: boolean):
   }
 }
 
-/** The first executable named `name` on PATH (with PATHEXT on Windows), like `command -v`. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
-  const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : ['']
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue
-    for (const ext of exts) {
-      const file = join(dir, name + ext)
-      try {
-        if (!statSync(file).isFile()) continue
-        accessSync(file, constants.X_OK)
-        return file
-      } catch {}
-    }
-  }
-  return null
-}
-
 const INSTALL: Record<string, string> = {
   tailscale: 'https://tailscale.com/download',
   cloudflared: 'https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/',
@@ -103,7 +85,7 @@ const INSTALL: Record<string, string> = {
 
 /** `tailscale version` prints the version on its first line; `cloudflared --version` prints `cloudflared version X (built ...)`. */
 export function checkTool(tool: 'tailscale' | 'cloudflared', needed: boolean): CheckResult {
-  const file = findOnPath(tool)
+  const file = findExecutable(tool)
   if (!file) {
     const detail = `${tool} is not on PATH`
     return needed
