@@ -132,7 +132,8 @@ export function rewriteLocation(location: string, ctx: DownstreamContext): strin
     if (url.origin !== ctx.target.origin) return location
     path = url.pathname + url.search + url.hash
   }
-  if (!path.startsWith('/')) return path
+  // Browsers read a leading backslash as a slash (`\\evil.example`, `\/evil.example` go off-site).
+  if (!path.startsWith('/') && !path.startsWith('\\')) return path
   // Collapse leading slashes so the result can never be protocol-relative (//evil.example).
   path = path.replace(/^[/\\]+/, '/')
   const prefix = ctx.prefix
