@@ -17,8 +17,10 @@ import { initDetectedPanel, refreshDetected } from './detected-panel.ts'
 import { initAccessLogPanel } from './access-log-panel.ts'
 import { initYouPanel, renderYou, showTheme } from './you-panel.ts'
 import { initDevicesPanel, refreshDevices } from './devices-panel.ts'
+import { initWebhooksPanel, refreshWebhooks } from './webhooks-panel.ts'
+import { loadPreferences } from './preferences.ts'
 
-/** GET/PUT /api/preferences keep the theme per identity (issue 12). */
+/** GET/PUT /api/preferences keep the theme and the apps list's choices per identity (issue 12). */
 const PREFERENCES_API = true
 
 function guarded(work: () => void | Promise<void>): () => Promise<void> {
@@ -46,6 +48,8 @@ async function boot(): Promise<void> {
   applyTheme(storedTheme())
   const me = await loadMe()
   applyRole(me)
+  // Asked once, shared by the theme and the apps list.
+  void loadPreferences(PREFERENCES_API)
   initYouPanel()
   void loadTheme(PREFERENCES_API).then(showTheme)
   initTunnelPanel()
@@ -62,9 +66,11 @@ async function boot(): Promise<void> {
     initDetectedPanel(refreshApps)
     initAccessLogPanel()
     initDevicesPanel()
+    initWebhooksPanel()
     onShow('connect', guarded(async () => void (await Promise.all([renderConnect(), renderPersistent()]))))
     onShow('apps', guarded(refreshDetected))
     onShow('devices', guarded(refreshDevices))
+    onShow('devices', guarded(async () => void (await refreshWebhooks())))
     await initProviderForm()
   }
   startRouter()

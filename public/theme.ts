@@ -3,7 +3,7 @@
  * per identity with GET/PUT /api/preferences, and in localStorage for the first paint
  * (before the server answers).
  */
-import { api } from './api.ts'
+import { loadPreferences, savePreferences, serverPreferences } from './preferences.ts'
 
 export type Theme = 'system' | 'light' | 'dark'
 const KEY = 'latchkey.theme'
@@ -30,23 +30,14 @@ function remember(theme: Theme): void {
   } catch {}
 }
 
-/** Whether this latchkey serves per-user preferences (issue 12). */
-let serverPreferences = false
-
 /** Apply the stored theme, then the one saved for this identity on the server (if any). */
 export async function loadTheme(hasPreferencesApi: boolean): Promise<Theme> {
   applyTheme(storedTheme())
-  serverPreferences = hasPreferencesApi
-  if (!serverPreferences) return storedTheme()
-  try {
-    const prefs = await api<{ theme?: unknown; preferences?: { theme?: unknown } }>('/api/preferences')
-    const theme = prefs?.theme ?? prefs?.preferences?.theme
-    if (valid(theme)) {
-      applyTheme(theme)
-      remember(theme)
-    }
-  } catch {
-    serverPreferences = false
+  if (!hasPreferencesApi) return storedTheme()
+  const saved = await loadPreferences(hasPreferencesApi)
+  if (serverPreferences() && valid(saved.theme)) {
+    applyTheme(saved.theme)
+    remember(saved.theme)
   }
   return storedTheme()
 }
@@ -54,5 +45,5 @@ export async function loadTheme(hasPreferencesApi: boolean): Promise<Theme> {
 export async function setTheme(theme: Theme): Promise<void> {
   applyTheme(theme)
   remember(theme)
-  if (serverPreferences) await api('/api/preferences', { method: 'PUT', body: { theme } })
+  await savePreferences({ theme })
 }
