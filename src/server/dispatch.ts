@@ -16,6 +16,7 @@ import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
 import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
 import { exchangeAccessToken, isNavigation, safeLocation } from './token-exchange.ts'
+import { API_BODY_LIMIT } from './listeners.ts'
 
 /** Handles requests for app listeners and path-mode apps (the apps issue provides it). */
 export interface AppHandler {
@@ -42,6 +43,26 @@ function pathOf(url: string): string {
   const hash = url.indexOf('#', start)
   const end = q === -1 ? (hash === -1 ? url.length : hash) : q
   return url.slice(start, end)
+}
+
+/**
+ * /api bodies are small JSON on every listener, though the dashboard and ingress listeners
+ * accept large app uploads: a declared size over the limit is a 413, and a chunked body is
+ * cut off at the limit (its JSON then fails to parse: a 400).
+ */
+function limitApiBody(request: Request): Request | ApiError {
+  const length = request.headers.get('content-length')
+  if (length !== null) return Number(length) > API_BODY_LIMIT ? new ApiError(413, 'body_too_large', `The request body is too large (at most ${API_BODY_LIMIT} bytes)`) : request
+  if (!request.body) return request
+  let seen = 0
+  const capped = request.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, out) {
+      seen += chunk.byteLength
+      if (seen > API_BODY_LIMIT) out.error(new Error('body too large'))
+      else out.enqueue(chunk)
+    },
+  }))
+  return new Request(request, { body: capped, duplex: 'half' } as RequestInit)
 }
 
 export function createDispatcher(deps: DispatchDeps) {
@@ -98,10 +119,15 @@ export function createDispatcher(deps: DispatchDeps) {
       if (!validHost(incoming.headers.get('host'))) {
         return withSecurityHeaders(new ApiError(400, 'bad_host', 'The request needs exactly one valid Host header').toResponse(), { page: false, csp })
       }
-      const request = normalizeUrl(incoming)
+      let request = normalizeUrl(incoming)
+      const path = pathOf(request.url)
+      if (kind !== 'app' && kind !== 'api' && isApiPath(path) && request.method !== 'GET' && request.method !== 'HEAD') {
+        const limited = limitApiBody(request)
+        if (limited instanceof ApiError) return limited.toResponse()
+        request = limited
+      }
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
       recordConnection(request, conn)
-      const path = pathOf(request.url)
       let res: Response | undefined
       let page = false
       const fromApi = kind !== 'app' && isApiPath(path)

@@ -5,7 +5,10 @@
 const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[A-Za-z0-9])(?::\d{1,5})?$/
 
 export function validHost(host: string | null): boolean {
-  return !!host && HOST.test(host)
+  if (!host || !HOST.test(host)) return false
+  // A port past 65535 passes the pattern but makes URL parsing throw later (a 500).
+  const port = /:(\d+)$/.exec(host)
+  return !port || Number(port[1]) <= 65535
 }
 
 /**

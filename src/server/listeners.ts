@@ -8,7 +8,7 @@ import type { ListenerKind } from '../guard/connection.ts'
 import type { createDispatcher } from './dispatch.ts'
 
 /** API bodies are small JSON; apps may stream large uploads. */
-const API_BODY_LIMIT = 1024 * 1024
+export const API_BODY_LIMIT = 1024 * 1024
 const APP_BODY_LIMIT = 64 * 1024 * 1024 * 1024
 const IDLE_TIMEOUT_SEC = 30
 
