@@ -4,7 +4,7 @@
  * nginx with a throwaway config, and process memory readings.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import type { Peer } from '../../test/helpers/netns.ts'
@@ -14,6 +14,8 @@ export interface WrkResult {
   p50ms: number
   p99ms: number
   errors: number
+  /** Requests completed in the phase. */
+  requests?: number
 }
 
 const children: ChildProcess[] = []
@@ -37,17 +39,52 @@ function ms(value: string, unit: string): number {
 /** wrk from inside the peer's namespace: `seconds` <= 10, keep-alive connections. */
 export function wrk(peer: Peer, url: string, opts: { seconds: number; connections?: number; headers?: string[] }): WrkResult {
   const seconds = Math.min(10, opts.seconds)
-  const args = ['netns', 'exec', peer.ns, 'wrk', '-t2', `-c${opts.connections ?? 64}`, `-d${seconds}s`, '--latency', ...(opts.headers ?? []).flatMap((h) => ['-H', h]), url]
-  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 })
-  const out = r.stdout ?? ''
+  const r = spawnSync('ip', wrkArgs(peer, url, { ...opts, seconds }), { encoding: 'utf8', timeout: (seconds + 30) * 1000 })
+  return parseWrk(url, r.stdout ?? '', r.stderr ?? '')
+}
+
+/**
+ * wrk without blocking the event loop, for a long phase (the soak: up to 600 s) during which
+ * the caller samples memory and descriptors. Bounded: wrk stops itself after `seconds`, and is
+ * killed 30 s later if it has not.
+ */
+export function wrkAsync(peer: Peer, url: string, opts: { seconds: number; connections?: number; threads?: number; headers?: string[] }): Promise<WrkResult> {
+  const seconds = Math.min(600, opts.seconds)
+  const child = spawn('ip', wrkArgs(peer, url, { ...opts, seconds }), { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d))
+  child.stderr!.on('data', (d: Buffer) => (err += d))
+  const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000)
+  return new Promise((resolve, reject) => {
+    child.on('close', () => {
+      clearTimeout(timer)
+      try {
+        resolve(parseWrk(url, out, err))
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })
+}
+
+function wrkArgs(peer: Peer, url: string, opts: { seconds: number; connections?: number; threads?: number; headers?: string[] }): string[] {
+  const threads = opts.threads ?? 2
+  return ['netns', 'exec', peer.ns, 'wrk', `-t${threads}`, `-c${opts.connections ?? 64}`, `-d${opts.seconds}s`, '--latency', ...(opts.headers ?? []).flatMap((h) => ['-H', h]), url]
+}
+
+/** Requests/s, p50/p99 and errors (non-2xx/3xx plus socket errors) from wrk's report. */
+function parseWrk(url: string, out: string, stderr: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)
   const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(out)
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out)
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0)
-  if (!rps) throw new Error(`wrk ${url} failed:\n${out}\n${r.stderr}`)
-  return { rps, p50ms: p50 ? ms(p50[1], p50[2]) : NaN, p99ms: p99 ? ms(p99[1], p99[2]) : NaN, errors }
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
+  if (!rps) throw new Error(`wrk ${url} failed:\n${out}\n${stderr}`)
+  return { rps, p50ms: p50 ? ms(p50[1], p50[2]) : NaN, p99ms: p99 ? ms(p99[1], p99[2]) : NaN, errors, requests }
 }
 
 /** Start a child and wait for `ready` on its stdout. It is killed by `stopChildren`. */
@@ -133,4 +170,73 @@ export async function coldStart(cmd: string[], url: string, idleMs = 1500): Prom
   const idleRssMb = rss(child.pid!).now
   child.kill('SIGTERM')
   return { startMs, idleRssMb }
+}
+
+/** Open file descriptors of a process (entries of /proc/<pid>/fd). */
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length
+}
+
+/**
+ * What each open descriptor of a process points at: a path, "anon_inode:[eventfd]", or for a
+ * TCP socket "tcp 127.0.0.1:4000 -> 127.0.0.1:5000 ESTABLISHED" (from /proc/<pid>/net/tcp).
+ */
+export function fdTargets(pid: number): Map<string, string> {
+  const tcp = new Map<string, string>()
+  const states: Record<string, string> = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '0A': 'LISTEN' }
+  const addr = (hex: string) => {
+    const [ip, port] = hex.split(':')
+    const v4 = ip.length === 8 ? ip.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.') : `[${ip}]`
+    return `${v4}:${parseInt(port, 16)}`
+  }
+  for (const file of ['tcp', 'tcp6']) {
+    try {
+      for (const line of readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/)
+        if (f.length > 9) tcp.set(f[9], `tcp ${addr(f[1])} -> ${addr(f[2])} ${states[f[3]] ?? f[3]}`)
+      }
+    } catch {}
+  }
+  const out = new Map<string, string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`)
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
+      out.set(fd, (inode && tcp.get(inode)) || target)
+    } catch {}
+  }
+  return out
+}
+
+/**
+ * A streaming upstream in its own process, on 127.0.0.1:`port`: `/ws` echoes every WebSocket
+ * message as `echo:<text>`, `/sse` sends `data: tick <n>` every `tickMs` until the client
+ * leaves, anything else answers "hello". It closes HTTP connections idle for 3 s, as servers
+ * do, so a proxy's idle keep-alive connections to it end and its descriptors can be counted.
+ * Killed by `stopChildren`.
+ */
+export function startStreamingUpstream(port: number, tickMs = 1000): Promise<ChildProcess> {
+  const code = `
+    const enc = new TextEncoder()
+    Bun.serve({ hostname: '127.0.0.1', port: ${port}, idleTimeout: 3,
+      fetch(req, srv) {
+        const path = new URL(req.url).pathname
+        if (path === '/ws') return srv.upgrade(req) ? undefined : new Response('expected websocket', { status: 400 })
+        if (path === '/sse') {
+          srv.timeout(req, 0)
+          let timer, n = 0
+          return new Response(new ReadableStream({
+            start(c) {
+              c.enqueue(enc.encode(': open\\n\\n'))
+              timer = setInterval(() => { try { c.enqueue(enc.encode('data: tick ' + n++ + '\\n\\n')) } catch { clearInterval(timer) } }, ${tickMs})
+            },
+            cancel() { clearInterval(timer) },
+          }), { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
+        }
+        return new Response('hello')
+      },
+      websocket: { message(ws, m) { ws.send('echo:' + m) } },
+    })
+    console.log('up')`
+  return spawnServer([process.execPath, '-e', code], /up/)
 }
