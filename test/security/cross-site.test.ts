@@ -109,10 +109,11 @@ describe('CORS from refused and null origins', () => {
   it('lets neither another origin nor a sandboxed (null-origin) frame read the token link', async () => {
     const api = `http://localhost:${lk.dashboardPort}`
     const probe = `async () => { try { const r = await fetch('${api}/api/connect', { credentials: 'include' }); return 'read ' + (await r.text()).slice(0, 40) } catch (e) { return 'blocked' } }`
-    attackerPages.set('/null', `<!doctype html><iframe sandbox="allow-scripts" srcdoc="<script>(${probe.replace(/"/g, '&quot;')})().then((v) => parent.postMessage(v, '*'))</script>"></iframe>`)
+    // The listener is in place before the frame loads, so its answer cannot be missed.
+    attackerPages.set('/null', `<!doctype html><script>addEventListener('message', (e) => { window.nullResult = e.data })</script><iframe sandbox="allow-scripts" srcdoc="<script>(${probe.replace(/"/g, '&quot;')})().then((v) => parent.postMessage(v, '*'))</script>"></iframe>`)
     const { page } = await browser.page()
     await page.goto(`http://127.0.0.1:${attacker.port}/null`)
-    const fromNull = await page.evaluate(() => new Promise((r) => window.addEventListener('message', (e) => r(e.data), { once: true })))
+    const fromNull = await (await page.waitForFunction(() => (window as any).nullResult, undefined, { timeout: 10_000 })).jsonValue()
     const fromOther = await page.evaluate(`(${probe})()`)
     expect(fromNull).toBe('blocked')
     expect(fromOther).toBe('blocked')
