@@ -35,10 +35,10 @@ beforeAll(async () => {
     hostname: '127.0.0.1',
     port: 0,
     fetch(req, server) {
-      if (server.upgrade(req)) return
+      if (server.upgrade(req, { data: undefined })) return
       return new Response('app')
     },
-    websocket: { open: (ws) => void appConnections.push('open'), message: (ws, m) => ws.send(m) },
+    websocket: { open: (ws) => void appConnections.push('open'), message: (ws, m) => void ws.send(m) },
   })
   attacker = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => new Response(attackerPages.get(new URL(req.url).pathname) ?? 'attacker', { headers: { 'content-type': 'text/html' } }) })
   lk = await startLatchkey({ yaml: `apps:\n  - name: ws-app\n    target: http://127.0.0.1:${app.port}\n    port: 0\n` })
