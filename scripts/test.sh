@@ -35,7 +35,7 @@ rm -rf test-results && mkdir -p test-results
 export LATCHKEY_BUILT_BINARY="$ROOT/dist/latchkey"
 
 status=0
-"$BUN" test --reporter=junit --reporter-outfile=test-results/bun.xml "$@" || status=1
+"$BUN" test --timeout 30000 --reporter=junit --reporter-outfile=test-results/bun.xml "$@" || status=1
 if [ -f scripts/test-deno.sh ] && [ $# -eq 0 ]; then
   bash scripts/test-deno.sh || status=1
 fi
