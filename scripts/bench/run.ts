@@ -95,7 +95,15 @@ try {
   vsCeiling('latchkey GET /api/health', wrk(peer, `${api}/api/health`, load))
   vsCeiling('latchkey /api/remote/status Bearer', wrk(peer, `${api}/api/remote/status`, { ...load, headers: auth }))
   vsCeiling('latchkey /api/remote/status cookie', wrk(peer, `${api}/api/remote/status`, { ...load, headers: [`Cookie: ${cookie}`] }))
-  vsCeiling('latchkey static dashboard asset', wrk(peer, `${base}${asset}`, load))
+  // A static file's fair baseline is raw Bun.serve answering with the same bytes.
+  const assetFile = join(dir, 'asset.js')
+  writeFileSync(assetFile, new Uint8Array(await (await fetch(`${base}${asset}`)).arrayBuffer()))
+  const rawAssetPort = await freePort()
+  await spawnServer([BUN, '-e', `const b = await Bun.file('${assetFile}').bytes(); Bun.serve({ hostname: '${host}', port: ${rawAssetPort}, fetch: () => new Response(b, { headers: { 'content-type': 'text/javascript' } }) }); console.log('up')`], /up/)
+  const rawAsset = wrk(peer, `http://${host}:${rawAssetPort}/`, load)
+  print({ name: 'raw Bun.serve same asset', ...rawAsset })
+  const served = wrk(peer, `${base}${asset}`, load)
+  print({ name: 'latchkey static dashboard asset', ...served, peakRssMb: rss(lk.proc.pid!).peak, baseline: 'vs raw asset', ratio: served.rps / rawAsset.rps })
 
   const direct = wrk(peer, `http://${host}:${upstreamPort}/`, load)
   print({ name: 'upstream direct', ...direct })

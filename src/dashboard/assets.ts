@@ -8,6 +8,8 @@ import { escapeHtml } from './pages.ts'
 export interface Asset {
   type: string
   body: Uint8Array<ArrayBuffer>
+  /** The same bytes gzipped, for clients that accept it. */
+  gzip?: Uint8Array<ArrayBuffer>
   /** Content-hashed name: cache forever. */
   immutable: boolean
   etag: string
@@ -23,6 +25,7 @@ export interface Dashboard {
 interface GeneratedAsset {
   type: string
   base64: string
+  gzip?: string
   immutable: boolean
   etag: string
 }
@@ -36,7 +39,7 @@ export async function loadDashboard(): Promise<Dashboard> {
   }
   const assets = new Map<string, Asset>()
   for (const [path, a] of Object.entries(mod.assets)) {
-    assets.set(path, { type: a.type, immutable: a.immutable, etag: a.etag, body: Uint8Array.from(atob(a.base64), (c) => c.charCodeAt(0)) })
+    assets.set(path, { type: a.type, immutable: a.immutable, etag: a.etag, body: decode(a.base64), gzip: a.gzip ? decode(a.gzip) : undefined })
   }
   return {
     assets,
@@ -45,12 +48,17 @@ export async function loadDashboard(): Promise<Dashboard> {
   }
 }
 
+const decode = (base64: string) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))
+
 export function assetResponse(asset: Asset, request: Request): Response {
   const headers: Record<string, string> = {
     'content-type': asset.type,
     etag: asset.etag,
     'cache-control': asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
   }
+  if (asset.gzip) headers.vary = 'Accept-Encoding'
   if (request.headers.get('if-none-match') === asset.etag) return new Response(null, { status: 304, headers })
-  return new Response(request.method === 'HEAD' ? null : asset.body, { headers })
+  const gzip = asset.gzip && /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')
+  if (gzip) headers['content-encoding'] = 'gzip'
+  return new Response(request.method === 'HEAD' ? null : gzip ? asset.gzip! : asset.body, { headers })
 }

@@ -3,6 +3,7 @@
  * TCP peer as the socket reports it. The dispatcher records it; the guard reads it.
  */
 import type { PeerInfo } from '../runtime/index.ts'
+import { requestState } from './request-state.ts'
 
 export type ListenerKind = 'dashboard' | 'api' | 'tailscale-ingress' | 'cloudflare-ingress' | 'app'
 
@@ -15,15 +16,13 @@ export interface Connection {
   app?: string
 }
 
-const byRequest = new WeakMap<Request, Connection>()
-
 export function recordConnection(request: Request, conn: Connection): void {
-  byRequest.set(request, conn)
+  requestState(request).conn = conn
 }
 
 /** The connection of a request that came through a latchkey listener. */
 export function connectionOf(request: Request): Connection | undefined {
-  return byRequest.get(request)
+  return requestState(request).conn
 }
 
 export function isTunnelIngress(conn: Connection): boolean {

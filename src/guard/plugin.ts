@@ -6,24 +6,21 @@
 import { Elysia } from 'elysia'
 import type { Services } from '../context.ts'
 import { connectionOf } from './connection.ts'
+import { requestState } from './request-state.ts'
 import { identify, type Caller } from './identify.ts'
 import { atLeast, type Need } from './roles.ts'
 import { checkStateChange } from './same-origin.ts'
 import { ApiError } from '../errors.ts'
 import { emitDenied } from '../webhooks/event-sources.ts'
 
-const callers = new WeakMap<Request, Caller>()
-
 /** identify() once per request (the dispatcher may already have asked). */
 export async function callerOf(request: Request, services: Services): Promise<Caller> {
-  let caller = callers.get(request)
-  if (!caller) {
-    const conn = connectionOf(request)
-    if (!conn) throw new Error('request did not come through a latchkey listener')
-    caller = await identify(request, conn, services.guard)
-    callers.set(request, caller)
+  const state = requestState(request)
+  if (!state.caller) {
+    if (!state.conn) throw new Error('request did not come through a latchkey listener')
+    state.caller = await identify(request, state.conn, services.guard)
   }
-  return caller
+  return state.caller
 }
 
 /** 401 for no identity, 403 for too low a role; null when `need` is met. */
@@ -57,7 +54,6 @@ export function refusedFields(request: Request, caller: Caller, refused: ApiErro
   }
 }
 
-const admitted = new WeakMap<Request, Caller>()
 const plugins = new WeakMap<Services, ReturnType<typeof buildGuard>>()
 let instances = 0
 
@@ -66,8 +62,8 @@ let instances = 0
  * request, however many hooks ask.
  */
 async function admit(request: Request, need: Need, services: Services): Promise<Caller> {
-  const done = admitted.get(request)
-  if (done) return done
+  const state = requestState(request)
+  if (state.admitted) return state.admitted
   const caller = await callerOf(request, services)
   // Guessing is limited before anything else (issue 5): an over-budget client gets 429.
   const limited = services.rateLimit.account(request, caller, connectionOf(request)!)
@@ -81,7 +77,7 @@ async function admit(request: Request, need: Need, services: Services): Promise<
     else services.log.debug('refused', refusedFields(request, caller, refused))
     throw refused
   }
-  admitted.set(request, caller)
+  state.admitted = caller
   return caller
 }
 
@@ -97,7 +93,7 @@ function buildGuard(services: Services) {
             // and validation, so an anonymous caller learns nothing from a 400 about its body.
             parse: ({ request }: { request: Request }) => admit(request, need, services).then(() => undefined),
             transform: ({ request }: { request: Request }) => admit(request, need, services).then(() => undefined),
-            resolve: ({ request }: { request: Request }) => ({ caller: admitted.get(request)! }),
+            resolve: ({ request }: { request: Request }) => ({ caller: requestState(request).admitted! }),
           },
   })
 }

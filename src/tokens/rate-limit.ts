@@ -15,6 +15,7 @@ import { ApiError } from '../errors.ts'
 import type { Caller } from '../guard/identify.ts'
 import { presentedToken } from '../guard/identify.ts'
 import { isTunnelIngress, type Connection } from '../guard/connection.ts'
+import { requestState } from '../guard/request-state.ts'
 import { BoundedMap } from './bounded-map.ts'
 
 export interface Budget {
@@ -96,7 +97,6 @@ export class GuessLimiter {
   #clients: Windows
   #ingress: Windows
   #now: () => number
-  #accounted = new WeakMap<Request, ApiError | null>()
 
   constructor(opts: { perClient?: Budget; perIngress?: Budget; now?: () => number } = {}) {
     this.#clients = new Windows(opts.perClient ?? PER_CLIENT)
@@ -142,8 +142,8 @@ export class GuessLimiter {
    * while over budget; otherwise records the outcome and returns null. Once per request.
    */
   account(request: Request, caller: Caller, conn: Connection): ApiError | null {
-    const done = this.#accounted.get(request)
-    if (done !== undefined) return done
+    const state = requestState(request)
+    if (state.accounted !== undefined) return state.accounted
     let result: ApiError | null = null
     if (!caller.local && presentedToken(request) !== null) {
       const a = attemptOf(caller, conn)
@@ -151,7 +151,7 @@ export class GuessLimiter {
       if (!result && caller.failedCredential) this.failed(a)
       else if (!result && (caller.via === 'access-token' || caller.via === 'api-key')) this.succeeded(a)
     }
-    this.#accounted.set(request, result)
+    state.accounted = result
     return result
   }
 

@@ -54,6 +54,20 @@ describe('the compiled binary', () => {
     expect((await curlFrom(null, lk.url(css!))).status).toBe(200)
   })
 
+  it('sends text assets gzipped to clients that accept it, the same bytes once unzipped', async () => {
+    const page = await curlFrom(null, lk.url('/'), { headers: { accept: 'text/html' } })
+    const js = /src="(\/assets\/app-[0-9a-f]+\.js)"/.exec(page.body)![1]
+    const plain = await fetch(lk.url(js), { headers: { 'accept-encoding': 'identity' } })
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    const plainBytes = new Uint8Array(await plain.arrayBuffer())
+    const raw = await curlFrom(null, lk.url(js), { headers: { 'accept-encoding': 'gzip' } })
+    expect(raw.headers.get('content-encoding')).toBe('gzip')
+    expect(raw.headers.get('vary')).toContain('Accept-Encoding')
+    const zipped = await fetch(lk.url(js), { headers: { 'accept-encoding': 'gzip' } })
+    expect(new Uint8Array(await zipped.arrayBuffer())).toEqual(plainBytes)
+    expect(Number(raw.headers.get('content-length'))).toBeLessThan(plainBytes.length / 2)
+  })
+
   it('serves the API on both listeners', async () => {
     expect((await curlFrom(null, lk.url('/api/health', 'api'))).json().status).toBe('ok')
     expect((await curlFrom(null, lk.url('/api/health'))).json().status).toBe('ok')
