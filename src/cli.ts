@@ -66,6 +66,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'How long a stopping tunnel may take before it is killed' },
   { key: 'tunnelStartTimeoutMs', yaml: 'tunnels.startTimeoutMs', env: 'LATCHKEY_TUNNEL_START_TIMEOUT_MS', type: 'nonneg', default: 30000,
     help: 'How long a starting tunnel may take to become ready before it is marked failed' },
+  { key: 'cloudflareIngressPort', flag: '--cloudflare-ingress-port', env: 'LATCHKEY_CLOUDFLARE_INGRESS_PORT', yaml: 'tunnels.cloudflareIngressPort', type: 'port', default: 0,
+    help: 'Fixed port of the Cloudflare ingress on 127.0.0.1, for a tunnel whose ingress rule is set in the Cloudflare dashboard (http://127.0.0.1:PORT); 0 picks one' },
   { key: 'cloudflaredManifest', yaml: 'tunnels.cloudflaredManifest', env: 'LATCHKEY_CLOUDFLARED_MANIFEST', type: 'path', default: '',
     help: 'Pinned cloudflared download manifest (URL + sha256 per platform) for the one-click install; default: the one shipped with latchkey' },
   { key: 'apps', flag: '--app', yaml: 'apps', type: 'apps', default: [], repeatable: true,

@@ -36,6 +36,7 @@ export interface Config {
   trustServeHeaders: boolean
   tunnelGraceMs: number
   tunnelStartTimeoutMs: number
+  cloudflareIngressPort: number
   apps: AppSpec[]
   /** latchkey.yaml `webhooks:` (secrets stay in their files until start-up reads them). */
   webhooks: WebhookSpec[]

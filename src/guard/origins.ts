@@ -8,7 +8,11 @@ export class OriginPolicy {
   #hosts = new Set<string>()
   #hostPorts = new Set<string>()
 
-  constructor(entries: readonly string[], opts: { host: string; dashboardPort: number }) {
+  #live: () => readonly string[]
+
+  /** `live`: origins allowed for now only, e.g. a running tunnel's public origin. */
+  constructor(entries: readonly string[], opts: { host: string; dashboardPort: number; live?: () => readonly string[] }) {
+    this.#live = opts.live ?? (() => [])
     for (const raw of entries) this.add(raw)
     // A concrete --host is added automatically (token-guard reference, "Concrete host shortcut").
     if (!['0.0.0.0', '::', '', '127.0.0.1', 'localhost', '::1'].includes(opts.host)) this.add(opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host)
@@ -24,11 +28,6 @@ export class OriginPolicy {
     else this.#hosts.add(entry)
   }
 
-  /** Also allow a tunnel's public origin while it runs. */
-  allowOrigin(origin: string): void {
-    this.#exact.add(origin.toLowerCase().replace(/\/+$/, ''))
-  }
-
   allows(origin: string | null): boolean {
     if (!origin || origin === 'null') return false
     let url: URL
@@ -40,6 +39,6 @@ export class OriginPolicy {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return false
     const o = url.origin.toLowerCase()
     if (o !== origin.toLowerCase()) return false
-    return this.#exact.has(o) || this.#hosts.has(url.hostname.toLowerCase()) || this.#hostPorts.has(url.host.toLowerCase())
+    return this.#exact.has(o) || this.#hosts.has(url.hostname.toLowerCase()) || this.#hostPorts.has(url.host.toLowerCase()) || this.#live().includes(o)
   }
 }

@@ -41,7 +41,7 @@ export function appListenerOpener(hostname: string, handlerFor: () => HandlerFor
 }
 
 /** Open the core listeners; a port in use fails with a message naming the flag to change. */
-export async function startListeners(opts: { host: string; port: number; apiPort: number; headless: boolean; handlerFor: HandlerFor }): Promise<Listeners> {
+export async function startListeners(opts: { host: string; port: number; apiPort: number; cloudflareIngressPort: number; headless: boolean; handlerFor: HandlerFor }): Promise<Listeners> {
   const open = async (kind: ListenerKind, host: string, port: number, flag: string) => {
     try {
       return await listen(kind, host, port, opts.handlerFor)
@@ -59,7 +59,7 @@ export async function startListeners(opts: { host: string; port: number; apiPort
     started.push(api)
     const tailscaleIngress = await open('tailscale-ingress', '127.0.0.1', 0, '--host')
     started.push(tailscaleIngress)
-    const cloudflareIngress = await open('cloudflare-ingress', '127.0.0.1', 0, '--host')
+    const cloudflareIngress = await open('cloudflare-ingress', '127.0.0.1', opts.cloudflareIngressPort, '--cloudflare-ingress-port')
     started.push(cloudflareIngress)
     return {
       dashboard,

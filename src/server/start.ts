@@ -87,7 +87,6 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       dataDir,
       settings,
       log,
-      origins: () => services.origins,
       ports: () => services.ports,
       // The Tailscale ingress on targetPort while a Tailscale tunnel runs (src/tunnels/tailscale-tunnel.ts).
       listenTailscaleIngress: (port) => listen('tailscale-ingress', '127.0.0.1', port, handlerFor),
@@ -97,6 +96,12 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       extraSecrets: () => [accessToken.value, config.apiKey ?? ''],
       cloudflaredManifest: (config as { cloudflaredManifest?: string }).cloudflaredManifest || undefined,
     })
+    // A running tunnel's public origin is allowed while it runs, and only then.
+    const tunnelOrigins = () => {
+      const s = tunnels.manager.snapshot()
+      return s.state === 'running' && s.url ? [new URL(s.url).origin] : []
+    }
+    const originPolicy = (dashboardPort: number) => new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort, live: tunnelOrigins })
     const services: Services = {
       config,
       mode,
@@ -106,7 +111,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       accessToken,
       loginTokens,
       rateLimit: new GuessLimiter(),
-      origins: new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: config.port }),
+      origins: originPolicy(config.port),
       log,
       guard: {
         insecureNoAuth: config.insecureNoAuth,
@@ -135,14 +140,14 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     })
     services.apps = apps
     const handlerFor = createDispatcher({ services, api, dashboard, apps: apps.handler })
-    const listeners = await startListeners({ host: config.host, port: config.port, apiPort: config.apiPort, headless: mode === 'headless', handlerFor })
+    const listeners = await startListeners({ host: config.host, port: config.port, apiPort: config.apiPort, cloudflareIngressPort: config.cloudflareIngressPort, headless: mode === 'headless', handlerFor })
     services.ports = {
       dashboard: listeners.dashboard?.port ?? 0,
       api: listeners.api.port,
       tailscaleIngress: listeners.tailscaleIngress.port,
       cloudflareIngress: listeners.cloudflareIngress.port,
     }
-    if (config.port === 0 && listeners.dashboard) services.origins = new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort: services.ports.dashboard })
+    if (config.port === 0 && listeners.dashboard) services.origins = originPolicy(services.ports.dashboard)
     await apps.start()
     writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))

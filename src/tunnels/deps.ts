@@ -1,7 +1,6 @@
 /** What the tunnel manager needs from the rest of latchkey (built in server/start.ts). */
 import type { SettingsStore } from '../config/settings-store.ts'
 import type { ProviderName } from '../config/settings-schema.ts'
-import type { OriginPolicy } from '../guard/origins.ts'
 import type { Logger } from '../log.ts'
 
 /** A listener the manager opened and must close. */
@@ -14,8 +13,6 @@ export interface TunnelDeps {
   dataDir: string
   settings: SettingsStore
   log: Logger
-  /** The current origin policy (start.ts may replace it once ports are known). */
-  origins(): OriginPolicy
   ports(): { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
   /** Open a tailscale-ingress listener on 127.0.0.1:<port> (tailscale-tunnel.ts explains why). */
   listenTailscaleIngress(port: number): Promise<IngressHandle>

@@ -172,9 +172,6 @@ export class TunnelManager {
     if (run.timer) clearTimeout(run.timer)
     run.runningSince = Date.now()
     this.#transition('running')
-    try {
-      this.deps.origins().allowOrigin(new URL(this.#url).origin)
-    } catch {}
     setRunningMarker(this.deps.settings, run.plan.provider, this.deps.log)
     this.deps.log.info('tunnel running', { provider: run.plan.provider, url: this.#url })
   }
