@@ -20,7 +20,7 @@ export function createApi(services: Services) {
   return (
     new Elysia({ name: 'latchkey.api' })
       // Baseline headers of every API answer (pages add their CSP in the dispatcher).
-      .headers({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' })
+      .headers({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' })
       .use(corsPlugin(() => services.origins))
       .use(errorPlugin(services.log))
       .use(healthRoutes(services))

@@ -111,6 +111,12 @@ try {
   print({ name: 'latchkey proxied app', ...proxied, peakRssMb: rss(lk.proc.pid!).peak, baseline: 'vs direct', ratio: proxied.rps / direct.rps })
   const nginx = wrk(peer, `http://${host}:${nginxPort}/`, load)
   print({ name: 'nginx proxy', ...nginx, baseline: 'vs direct', ratio: nginx.rps / direct.rps })
+  // What Bun's own HTTP client allows: a bare fetch proxy with no guard, logging or rewriting.
+  const bareProxyPort = await freePort()
+  await spawnServer([BUN, '-e', `Bun.serve({ hostname: '${host}', port: ${bareProxyPort}, fetch: (r) => fetch('http://127.0.0.1:${upstreamPort}' + new URL(r.url).pathname) }); console.log('up')`], /up/)
+  const bare = wrk(peer, `http://${host}:${bareProxyPort}/`, load)
+  print({ name: 'bare Bun fetch proxy', ...bare, baseline: 'vs direct', ratio: bare.rps / direct.rps })
+  print({ name: 'latchkey proxied vs bare Bun proxy', value: proxied.rps / bare.rps, unit: 'x' })
   print({ name: 'latchkey proxied vs nginx', value: proxied.rps / nginx.rps, unit: 'x' })
   await lk.stop()
 
@@ -130,22 +136,33 @@ try {
 
   // Cold start and idle memory of the compiled binary vs a compiled bare Elysia hello.
   const elysia = bareElysiaBinary(dir)
-  const ePort = await freePort()
-  const bare = await coldStart([elysia, String(ePort)], `http://127.0.0.1:${ePort}/`)
-  const lPort = await freePort()
-  const data = mkdtempSync(join(dir, 'data-'))
-  const ours = await coldStart([binary, '--data-dir', data, '--port', String(lPort), '--api-port', '0', '--no-tui', '--log-level', 'warn'], `http://127.0.0.1:${lPort}/api/health`)
-  print({ name: 'compiled Elysia hello cold start', value: bare.startMs, unit: 'ms' })
-  print({ name: 'latchkey binary cold start', value: ours.startMs, unit: 'ms', baseline: 'vs Elysia hello', ratio: ours.startMs / bare.startMs })
-  print({ name: 'compiled Elysia hello idle RSS', value: bare.idleRssMb, unit: 'MiB' })
-  print({ name: 'latchkey binary idle RSS', value: ours.idleRssMb, unit: 'MiB', baseline: 'vs Elysia hello', ratio: ours.idleRssMb / bare.idleRssMb })
+  // Five starts each, the median kept: one start is too noisy on a shared machine.
+  const median = async (start: () => Promise<{ startMs: number; idleRssMb: number }>) => {
+    const runs = []
+    for (let i = 0; i < 5; i++) runs.push(await start())
+    const mid = (xs: number[]) => xs.sort((a, b) => a - b)[2]
+    return { startMs: mid(runs.map((r) => r.startMs)), idleRssMb: mid(runs.map((r) => r.idleRssMb)) }
+  }
+  const bareStart = await median(async () => {
+    const ePort = await freePort()
+    return coldStart([elysia, String(ePort)], `http://127.0.0.1:${ePort}/`)
+  })
+  const ours = await median(async () => {
+    const lPort = await freePort()
+    const data = mkdtempSync(join(dir, 'data-'))
+    return coldStart([binary, '--data-dir', data, '--port', String(lPort), '--api-port', '0', '--no-tui', '--log-level', 'warn'], `http://127.0.0.1:${lPort}/api/health`)
+  })
+  print({ name: 'compiled Elysia hello cold start', value: bareStart.startMs, unit: 'ms' })
+  print({ name: 'latchkey binary cold start', value: ours.startMs, unit: 'ms', baseline: 'vs Elysia hello', ratio: ours.startMs / bareStart.startMs })
+  print({ name: 'compiled Elysia hello idle RSS', value: bareStart.idleRssMb, unit: 'MiB' })
+  print({ name: 'latchkey binary idle RSS', value: ours.idleRssMb, unit: 'MiB', baseline: 'vs Elysia hello', ratio: ours.idleRssMb / bareStart.idleRssMb })
 
   const statusRatio = byName('latchkey /api/remote/status Bearer').ratio!
   console.log('\ntargets:')
   console.log(`  authenticated API vs raw Bun.serve   ${statusRatio.toFixed(2)}x (target >= 0.85x)`)
   console.log(`  proxied app vs nginx                 ${(proxied.rps / nginx.rps).toFixed(2)}x (target >= 1.0x)`)
-  console.log(`  cold start vs Elysia hello           ${(ours.startMs / bare.startMs).toFixed(2)}x (target <= 1.5x)`)
-  console.log(`  idle RSS vs Elysia hello             ${(ours.idleRssMb / bare.idleRssMb).toFixed(2)}x (target <= 1.5x)`)
+  console.log(`  cold start vs Elysia hello           ${(ours.startMs / bareStart.startMs).toFixed(2)}x (target <= 1.5x)`)
+  console.log(`  idle RSS vs Elysia hello             ${(ours.idleRssMb / bareStart.idleRssMb).toFixed(2)}x (target <= 1.5x)`)
 
   mkdirSync(join(jsonOut, '..'), { recursive: true })
   writeFileSync(jsonOut, JSON.stringify({ at: new Date().toISOString(), seconds, rows }, null, 2) + '\n')

@@ -20,7 +20,8 @@ export function remoteRoutes(services: Services) {
   const tunnels = services.tunnels
   return new Elysia({ name: 'api.remote', prefix: '/api/remote' })
     .use(guardPlugin(services))
-    .get('/status', async () => noStore(await tunnels.status()), { role: 'viewer' })
+    // Returns the object, not a Response: Elysia builds that faster (this is the polled route).
+    .get('/status', () => tunnels.status(), { role: 'viewer' })
     // Selects the provider only; never starts anything (runbook §2.2).
     .post('/provider/activate', async ({ body }) => {
       tunnels.activate(body.provider)
