@@ -4,7 +4,6 @@
  * a daemon that is missing, refuses, or is slow becomes a LocalApiError, never a hang.
  */
 import { Buffer } from 'node:buffer'
-import { request } from 'node:http'
 
 /** Facts §4.1: tailscaled accepts only this Host (or none) on its socket. */
 export const LOCALAPI_HOST = 'local-tailscaled.sock'
@@ -47,7 +46,9 @@ export function createLocalApiClient(opts: LocalApiClientOptions): LocalApiClien
   const timeoutMs = opts.timeoutMs ?? 1000
   return {
     socketPath: opts.socketPath,
-    get(pathAndQuery) {
+    async get(pathAndQuery) {
+      // node:http is loaded on first use: it costs start-up time, and most machines have no tailscaled.
+      const { request } = await import('node:http')
       return new Promise<LocalApiResponse>((resolve, reject) => {
         let settled = false
         const finish = (err: LocalApiError | null, res?: LocalApiResponse) => {
