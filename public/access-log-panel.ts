@@ -2,15 +2,8 @@
 import { api, messageOf } from './api.ts'
 import { $, el, say } from './dom.ts'
 
-interface Entry {
-  time: string
-  identity: string
-  method: string
-  path: string
-  status: number
-  bytes: number
-  durationMs: number
-}
+// The server's own type (a type-only import: nothing from src/ reaches the bundle).
+import type { AccessEntry as Entry } from '../src/apps/access-log.ts'
 
 export async function showAccessLog(name: string): Promise<void> {
   const panel = $('[data-panel="access-log"]')

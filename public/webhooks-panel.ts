@@ -8,15 +8,8 @@
 import { api, messageOf } from './api.ts'
 import { $, ago, badge, busy, el, fillFacts, say } from './dom.ts'
 
-interface LastDelivery {
-  id: string
-  event: string
-  at: string
-  ok: boolean
-  status: number | null
-  error: string | null
-  attempts: number
-}
+// The server's own type (a type-only import: nothing from src/ reaches the bundle).
+import type { LastDelivery } from '../src/webhooks/delivery-queue.ts'
 
 interface Webhook {
   id: number
