@@ -84,7 +84,7 @@ export interface GuardOptions {
   accessToken(): string | null
   sessions: SessionStore
   /** Tailscale WhoIs by peer address; null for no identity. */
-  whois?(address: string, port: number): Promise<TailscaleIdentity | null>
+  whois?(address: string, port: number): TailscaleIdentity | null | Promise<TailscaleIdentity | null>
 }
 
 /** Bearer credential from `Authorization`, else `?token=` (for links and image URLs). */
@@ -174,7 +174,9 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
 
   const funnel = headers.has('tailscale-funnel-request')
   if (o.whois && direct && conn.peer && !local && !funnel) {
-    const who = await o.whois(conn.peer.address, conn.peer.port)
+    const answer = o.whois(conn.peer.address, conn.peer.port)
+    // Cached answers come back as values: no wait on the common path.
+    const who = answer instanceof Promise ? await answer : answer
     if (who) {
       caller.tailscale = who
       const admin = o.admins.includes(who.id)

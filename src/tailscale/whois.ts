@@ -20,7 +20,8 @@ export interface WhoisOptions {
 }
 
 export interface Whois {
-  (address: string, port: number): Promise<TailscaleIdentity | null>
+  /** The identity, synchronously when the cache has the answer (the common case, on every request). */
+  (address: string, port: number): TailscaleIdentity | null | Promise<TailscaleIdentity | null>
   /** Cache hits and LocalAPI calls so far (for tests and diagnostics). */
   readonly stats: { hits: number; calls: number }
   clear(): void
@@ -29,6 +30,8 @@ export interface Whois {
 interface Entry {
   until: number
   value: Promise<TailscaleIdentity | null>
+  /** The answer once it came: returned without a promise, which saves every request a wait. */
+  settled?: { who: TailscaleIdentity | null }
 }
 
 const CACHE_LIMIT = 4096
@@ -97,7 +100,7 @@ export function createWhois(opts: WhoisOptions): Whois {
     const hit = cache.get(key)
     if (hit && hit.until > t) {
       stats.hits++
-      return hit.value
+      return hit.settled ? hit.settled.who : hit.value
     }
     if (cache.size >= CACHE_LIMIT) {
       for (const [k, e] of cache) if (e.until <= t) cache.delete(k)
@@ -107,6 +110,7 @@ export function createWhois(opts: WhoisOptions): Whois {
     const entry: Entry = { until: Infinity, value: ask(whoisAddr(address, port)) }
     cache.set(key, entry)
     entry.value.then((who) => {
+      entry.settled = { who }
       entry.until = now() + (who ? ttl : negativeTtl)
     })
     return entry.value
