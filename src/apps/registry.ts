@@ -20,8 +20,6 @@ export class AppRegistry {
   readonly #config: readonly AppSpec[]
   readonly #settings: SettingsStore
   readonly #log: Logger
-  /** Pause state of config apps lives in memory: latchkey never writes latchkey.yaml. */
-  readonly #pausedConfig = new Set<string>()
   #apps = new Map<string, AppEntry>()
   /** Path-mode apps, longest prefix first. */
   #byPath: AppEntry[] = []
@@ -34,7 +32,7 @@ export class AppRegistry {
     this.#log = log
     this.#rebuild()
     this.#unsubscribe = settings.subscribe((next, prev) => {
-      if (JSON.stringify(next.apps) !== JSON.stringify(prev.apps)) this.#rebuild()
+      if (JSON.stringify(next.apps) !== JSON.stringify(prev.apps) || next.pausedApps !== prev.pausedApps) this.#rebuild()
     })
   }
 
@@ -55,14 +53,18 @@ export class AppRegistry {
     return undefined
   }
 
-  /** Pause or resume; dashboard apps remember it in settings.json, config apps until restart. */
+  /**
+   * Pause or resume, remembered in settings.json across restarts: in the app's own entry for
+   * dashboard apps, in `pausedApps` for apps from latchkey.yaml (which latchkey never writes).
+   */
   setPaused(name: string, paused: boolean): void {
     const app = this.#apps.get(name)
     if (!app) return
     if (app.source === 'config') {
-      if (paused) this.#pausedConfig.add(name)
-      else this.#pausedConfig.delete(name)
-      this.#rebuild()
+      this.#settings.update((draft) => {
+        draft.pausedApps = draft.pausedApps.filter((n) => n !== name)
+        if (paused) draft.pausedApps.push(name)
+      })
     } else {
       this.#settings.update((draft) => {
         const stored = draft.apps.find((a) => a.name === name)
@@ -97,7 +99,8 @@ export class AppRegistry {
       if (spec.port !== undefined) ports.add(spec.port)
       if (spec.path !== undefined) paths.add(spec.path)
     }
-    for (const spec of this.#config) add(spec, 'config', this.#pausedConfig.has(spec.name))
+    const pausedApps = this.#settings.get().pausedApps
+    for (const spec of this.#config) add(spec, 'config', pausedApps.includes(spec.name))
     for (const stored of this.#settings.get().apps) {
       const { paused, ...rest } = stored
       const spec: AppSpec = { ...rest, target: rest.target.replace(/\/+$/, '') }

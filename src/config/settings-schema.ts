@@ -108,6 +108,8 @@ export const SettingsSchema = t.Object(
     version: t.Literal(1, { default: 1 }),
     remoteAccess: RemoteAccess,
     apps: t.Array(StoredApp, { default: [], maxItems: 200 }),
+    /** latchkey.yaml / --app apps an admin paused (latchkey never writes latchkey.yaml). */
+    pausedApps: t.Array(t.String({ maxLength: 63 }), { default: [], maxItems: 200 }),
     /** Per-identity preferences, keyed by identity (e.g. "tailscale:123", "local", "session:<id>"). */
     preferences: t.Record(t.String({ maxLength: 200 }), Preferences, { default: {} }),
   },
