@@ -33,11 +33,17 @@ export function corsPlugin(origins: () => OriginPolicy) {
         },
       })
     }
-    set.headers.vary = 'Origin'
-    if (allowed) {
-      set.headers['access-control-allow-origin'] = origin
-      set.headers['access-control-allow-credentials'] = 'true'
-      set.headers['access-control-expose-headers'] = 'Retry-After'
-    }
+    Object.assign(set.headers, corsHeaders(origin, allowed))
   })
+}
+
+/** The CORS headers of an answer to `origin` (none but Vary when it is not allowed). */
+export function corsHeaders(origin: string, allowed: boolean): Record<string, string> {
+  if (!allowed) return { vary: 'Origin' }
+  return {
+    vary: 'Origin',
+    'access-control-allow-origin': origin,
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': 'Retry-After',
+  }
 }

@@ -15,6 +15,7 @@ import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
 import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
 import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
+import { corsHeaders } from '../guard/cors.ts'
 import { exchangeAccessToken, isNavigation, safeLocation } from './token-exchange.ts'
 import { API_BODY_LIMIT } from './listeners.ts'
 
@@ -143,10 +144,18 @@ export function createDispatcher(deps: DispatchDeps) {
       // An upgraded WebSocket: nothing more to send (Bun) or the 101 as the runtime made it (Deno).
       if (res === undefined) return res as unknown as Response
       if (res.status === 101 || (kind === 'app' && res.headers.has('upgrade'))) return res
-      // The API sets its own baseline and CORS headers (src/app.ts, src/guard/cors.ts).
-      if (fromApi && !page) return res
-      const out = withSecurityHeaders(res, { page, csp })
       const origin = request.headers.get('origin')
+      // The API sets its own baseline and CORS headers (src/app.ts, src/guard/cors.ts); what the
+      // dispatcher answered for it itself (a 429, a 413) gets them here, so an allowed page can read it.
+      if (fromApi && !page) {
+        if (origin !== null && !res.headers.has('vary')) {
+          const out = withSecurityHeaders(res, { page: false, csp })
+          for (const [k, v] of Object.entries(corsHeaders(origin, services.origins.allows(origin)))) out.headers.set(k, v)
+          return out
+        }
+        return res
+      }
+      const out = withSecurityHeaders(res, { page, csp })
       if (origin !== null && !services.origins.allows(origin)) stripCors(out)
       return out
     }

@@ -58,6 +58,24 @@ describe('CORS', () => {
     expect(corsHeaders(res.headers)).toEqual([])
   })
 
+  it('lets an allowed page read refusals too: a 401 and a 429 carry its CORS headers', async () => {
+    // X-Forwarded-For makes the loopback request remote (no exemption), so the guard answers.
+    const headers = { origin: 'http://laptop.tailnet.ts.net:3000', 'x-forwarded-for': '203.0.113.7' }
+    const refused = await curlFrom(null, lk.url('/api/access', 'api'), { headers })
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    let last = refused
+    for (let i = 0; i < 12 && last.status !== 429; i++) {
+      last = await curlFrom(null, lk.url('/api/access', 'api'), { headers: { ...headers, authorization: 'Bearer wrong-guess-0123456789' } })
+    }
+    expect(last.status).toBe(429)
+    expect(last.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    expect(last.headers.get('access-control-expose-headers')).toContain('Retry-After')
+    const foreign = await curlFrom(null, lk.url('/api/access', 'api'), { headers: { ...headers, origin: 'http://evil.example', authorization: 'Bearer wrong-guess-0123456789' } })
+    expect(foreign.status).toBe(429)
+    expect(corsHeaders(foreign.headers)).toEqual([])
+  })
+
   it('adds a concrete --host to the allowlist automatically', async () => {
     const other = await startLatchkey({ args: ['--host', '127.0.0.2'] })
     try {
