@@ -9,19 +9,13 @@ import { api, messageOf } from './api.ts'
 import { $, ago, badge, busy, el, fillFacts, say } from './dom.ts'
 
 // The server's own type (a type-only import: nothing from src/ reaches the bundle).
-import type { LastDelivery } from '../src/webhooks/delivery-queue.ts'
+import type { LastDelivery, QueueStatus } from '../src/webhooks/delivery-queue.ts'
 
-interface Webhook {
+interface Webhook extends QueueStatus {
   id: number
   url: string
   events: string[]
   signed: boolean
-  queued: number
-  inFlight: boolean
-  delivered: number
-  failed: number
-  dropped: number
-  lastDelivery: LastDelivery | null
 }
 
 const POLL_MS = 600
