@@ -21,7 +21,7 @@ export function remoteRoutes(services: Services) {
   return new Elysia({ name: 'api.remote', prefix: '/api/remote' })
     .use(guardPlugin(services))
     // Returns the object, not a Response: Elysia builds that faster (this is the polled route).
-    .get('/status', () => tunnels.status(), { role: 'viewer' })
+    .get('/status', () => tunnels.statusNow(), { role: 'viewer' })
     // Selects the provider only; never starts anything (runbook §2.2).
     .post('/provider/activate', async ({ body }) => {
       tunnels.activate(body.provider)

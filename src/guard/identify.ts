@@ -40,6 +40,7 @@ import { SESSION_COOKIE, type SessionRecord, type SessionStore } from '../tokens
 import { readCookie } from './cookies.ts'
 import { readInternalIdentity } from './internal-identity.ts'
 import { readServeHeaders } from '../tailscale/serve-headers.ts'
+import { requestState } from './request-state.ts'
 
 export type Via = 'loopback' | 'private-network' | 'insecure-no-auth' | 'access-token' | 'api-key' | 'session' | 'tailscale' | 'tailscale-serve' | 'internal' | 'anonymous'
 
@@ -87,8 +88,14 @@ export interface GuardOptions {
   whois?(address: string, port: number): TailscaleIdentity | null | Promise<TailscaleIdentity | null>
 }
 
-/** Bearer credential from `Authorization`, else `?token=` (for links and image URLs). */
+/** Bearer credential from `Authorization`, else `?token=` (for links and image URLs). Read once per request. */
 export function presentedToken(request: Request): string | null {
+  const state = requestState(request)
+  if (state.token === undefined) state.token = readPresentedToken(request)
+  return state.token
+}
+
+function readPresentedToken(request: Request): string | null {
   const auth = request.headers.get('authorization')
   if (auth) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth.trim())
@@ -110,7 +117,24 @@ export function isLocal(request: Request, conn: Connection, trustedProxies: read
   return isLoopbackAddress(peer) && hostIsLocal(request.headers.get('host'), conn.localPort) && !hasForwardingHeaders(request.headers)
 }
 
-export async function identify(request: Request, conn: Connection, o: GuardOptions): Promise<Caller> {
+/** A later source replaces the caller only with a higher role (the most permissive wins). */
+function grant(caller: Caller, role: Role, via: Via, key: string): void {
+  if (maxRole(caller.role, role) !== caller.role) {
+    caller.role = role
+    caller.via = via
+    caller.key = key
+  }
+}
+
+function notAdmin(id: string, o: GuardOptions): string {
+  return `access denied: user ${id} is not in admins` + (o.admins.length > 0 ? '' : ' (no admins are configured: add this ID to admins in latchkey.yaml)')
+}
+
+/**
+ * Who is calling. Synchronous unless a Tailscale lookup has to wait for tailscaled (cached
+ * answers come back as values), so the common request pays for no promise.
+ */
+export function identify(request: Request, conn: Connection, o: GuardOptions): Caller | Promise<Caller> {
   const headers = request.headers
   const local = isLocal(request, conn, o.trustedProxies)
   const caller: Caller = {
@@ -121,14 +145,7 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
     key: 'anonymous',
     failedCredential: false,
   }
-  // Most permissive wins: a later source replaces the caller only with a higher role.
-  const grant = (role: Role, via: Via, key: string) => {
-    if (maxRole(caller.role, role) !== caller.role) Object.assign(caller, { role, via, key })
-  }
   const direct = !isTunnelIngress(conn)
-  const allowlist = o.admins.length > 0
-  const notAdmin = (id: string) =>
-    `access denied: user ${id} is not in admins` + (allowlist ? '' : ' (no admins are configured: add this ID to admins in latchkey.yaml)')
 
   const internal = readInternalIdentity(headers, conn)
   if (internal.kind === 'forged') {
@@ -137,12 +154,12 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
   if (internal.kind === 'valid') {
     const { identity } = internal
     if (identity.tailscale) caller.tailscale = identity.tailscale
-    grant(identity.role, 'internal', identity.key)
+    grant(caller, identity.role, 'internal', identity.key)
     return caller
   }
 
   if (local) {
-    if (!allowlist || o.adminAllowLocalhost) grant('admin', 'loopback', 'local')
+    if (o.admins.length === 0 || o.adminAllowLocalhost) grant(caller, 'admin', 'loopback', 'local')
     else {
       caller.key = 'local'
       caller.denied = true
@@ -151,15 +168,15 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
   } else if (direct && o.adminAllowLocalhost && conn.peer && isPrivateAddress(conn.peer.address) && !hasForwardingHeaders(headers)) {
     // Loopback peers are admitted only through the loopback rule above (its Host check stops
     // DNS rebinding); RFC 1918 peers (Docker port mapping) here.
-    grant('admin', 'private-network', `address:${conn.peer.address}`)
+    grant(caller, 'admin', 'private-network', `address:${conn.peer.address}`)
   }
-  if (direct && o.insecureNoAuth) grant('admin', 'insecure-no-auth', 'local')
+  if (direct && o.insecureNoAuth) grant(caller, 'admin', 'insecure-no-auth', 'local')
 
   const token = presentedToken(request)
   if (token !== null) {
     const match = matchSecret(token, [o.accessToken(), o.apiKey])
-    if (match === 0) grant('admin', 'access-token', 'token')
-    else if (match === 1) grant('admin', 'api-key', 'api-key')
+    if (match === 0) grant(caller, 'admin', 'access-token', 'token')
+    else if (match === 1) grant(caller, 'admin', 'api-key', 'api-key')
     else caller.failedCredential = true
   }
 
@@ -168,43 +185,53 @@ export async function identify(request: Request, conn: Connection, o: GuardOptio
     const session = o.sessions.lookup(cookie)
     if (session) {
       caller.session = session
-      grant(session.role, 'session', `session:${session.id}`)
+      grant(caller, session.role, 'session', `session:${session.id}`)
     }
   }
 
-  const funnel = headers.has('tailscale-funnel-request')
-  if (o.whois && direct && conn.peer && !local && !funnel) {
+  if (o.whois && direct && conn.peer && !local && !headers.has('tailscale-funnel-request')) {
     const answer = o.whois(conn.peer.address, conn.peer.port)
-    // Cached answers come back as values: no wait on the common path.
-    const who = answer instanceof Promise ? await answer : answer
-    if (who) {
-      caller.tailscale = who
-      const admin = o.admins.includes(who.id)
-      if (!admin) caller.reason = notAdmin(who.id)
-      grant(admin ? 'admin' : 'viewer', 'tailscale', `tailscale:${who.id}`)
-    }
+    if (answer instanceof Promise) return answer.then((who) => withTailscale(caller, who, request, conn, o))
+    return withTailscale(caller, answer, request, conn, o)
   }
+  return withTailscale(caller, null, request, conn, o)
+}
 
-  if (conn.listener === 'tailscale-ingress' && o.trustServeHeaders) {
-    const serve = readServeHeaders(headers)
-    if (serve.funnel) {
-      caller.reason ??= 'Tailscale Funnel requests carry no identity: open the connect link or send Authorization: Bearer <token>'
-    } else if (serve.loginName) {
-      // The headers carry a login name; admins are listed by ID. WhoIs of the client address
-      // tailscaled reports gives the ID, believed only when its login matches the header.
-      const who = o.whois && serve.clientIp ? await o.whois(serve.clientIp, 0) : null
-      if (who && who.loginName === serve.loginName) {
-        caller.tailscale ??= who
-        const admin = o.admins.includes(who.id)
-        if (!admin) caller.reason = notAdmin(who.id)
-        grant(admin ? 'admin' : 'viewer', 'tailscale-serve', `tailscale:${who.id}`)
-      } else {
-        caller.tailscale ??= { id: '', loginName: serve.loginName, displayName: serve.displayName || serve.loginName, profilePicUrl: serve.profilePicUrl }
-        caller.reason ??= `access denied: ${serve.loginName} has no Tailscale ID latchkey could confirm (admins are matched by ID; use a direct tailnet connection or an API key)`
-        grant('viewer', 'tailscale-serve', `tailscale-login:${serve.loginName}`)
-      }
+/** The Tailscale sources (WhoIs of the peer, then Serve headers on the ingress), and the final touches. */
+function withTailscale(caller: Caller, who: TailscaleIdentity | null, request: Request, conn: Connection, o: GuardOptions): Caller | Promise<Caller> {
+  if (who) {
+    caller.tailscale = who
+    const admin = o.admins.includes(who.id)
+    if (!admin) caller.reason = notAdmin(who.id, o)
+    grant(caller, admin ? 'admin' : 'viewer', 'tailscale', `tailscale:${who.id}`)
+  }
+  if (conn.listener === 'tailscale-ingress' && o.trustServeHeaders) return withServeHeaders(caller, request, o).then(settled)
+  return settled(caller)
+}
+
+async function withServeHeaders(caller: Caller, request: Request, o: GuardOptions): Promise<Caller> {
+  const serve = readServeHeaders(request.headers)
+  if (serve.funnel) {
+    caller.reason ??= 'Tailscale Funnel requests carry no identity: open the connect link or send Authorization: Bearer <token>'
+  } else if (serve.loginName) {
+    // The headers carry a login name; admins are listed by ID. WhoIs of the client address
+    // tailscaled reports gives the ID, believed only when its login matches the header.
+    const who = o.whois && serve.clientIp ? await o.whois(serve.clientIp, 0) : null
+    if (who && who.loginName === serve.loginName) {
+      caller.tailscale ??= who
+      const admin = o.admins.includes(who.id)
+      if (!admin) caller.reason = notAdmin(who.id, o)
+      grant(caller, admin ? 'admin' : 'viewer', 'tailscale-serve', `tailscale:${who.id}`)
+    } else {
+      caller.tailscale ??= { id: '', loginName: serve.loginName, displayName: serve.displayName || serve.loginName, profilePicUrl: serve.profilePicUrl }
+      caller.reason ??= `access denied: ${serve.loginName} has no Tailscale ID latchkey could confirm (admins are matched by ID; use a direct tailnet connection or an API key)`
+      grant(caller, 'viewer', 'tailscale-serve', `tailscale-login:${serve.loginName}`)
     }
   }
+  return caller
+}
+
+function settled(caller: Caller): Caller {
   if (caller.role === 'admin') {
     caller.reason = undefined
     caller.denied = undefined

@@ -13,14 +13,17 @@ import { checkStateChange } from './same-origin.ts'
 import { ApiError } from '../errors.ts'
 import { emitDenied } from '../webhooks/event-sources.ts'
 
-/** identify() once per request (the dispatcher may already have asked). */
-export async function callerOf(request: Request, services: Services): Promise<Caller> {
+/**
+ * identify() once per request (the dispatcher may already have asked). A value when the
+ * answer is at hand, a promise only while a Tailscale lookup is waited for.
+ */
+export function callerOf(request: Request, services: Services): Caller | Promise<Caller> {
   const state = requestState(request)
-  if (!state.caller) {
-    if (!state.conn) throw new Error('request did not come through a latchkey listener')
-    state.caller = await identify(request, state.conn, services.guard)
-  }
-  return state.caller
+  if (state.caller) return state.caller
+  if (!state.conn) throw new Error('request did not come through a latchkey listener')
+  const caller = identify(request, state.conn, services.guard)
+  if (caller instanceof Promise) return caller.then((c) => (state.caller = c))
+  return (state.caller = caller)
 }
 
 /** 401 for no identity, 403 for too low a role; null when `need` is met. */
@@ -61,10 +64,14 @@ let instances = 0
  * Admit the request for a route that needs `need`, or throw the refusal. Runs once per
  * request, however many hooks ask.
  */
-async function admit(request: Request, need: Need, services: Services): Promise<Caller> {
-  const state = requestState(request)
-  if (state.admitted) return state.admitted
-  const caller = await callerOf(request, services)
+function admit(request: Request, need: Need, services: Services): void | Promise<void> {
+  if (requestState(request).admitted) return
+  const caller = callerOf(request, services)
+  if (caller instanceof Promise) return caller.then((c) => decide(request, need, services, c))
+  decide(request, need, services, caller)
+}
+
+function decide(request: Request, need: Need, services: Services, caller: Caller): void {
   // Guessing is limited before anything else (issue 5): an over-budget client gets 429.
   const limited = services.rateLimit.account(request, caller, connectionOf(request)!)
   const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, services.origins)
@@ -77,8 +84,7 @@ async function admit(request: Request, need: Need, services: Services): Promise<
     else services.log.debug('refused', refusedFields(request, caller, refused))
     throw refused
   }
-  state.admitted = caller
-  return caller
+  requestState(request).admitted = caller
 }
 
 function buildGuard(services: Services) {
@@ -91,8 +97,14 @@ function buildGuard(services: Services) {
         : {
             // Note: the check runs in `parse` and `transform`, which come before body parsing
             // and validation, so an anonymous caller learns nothing from a 400 about its body.
-            parse: ({ request }: { request: Request }) => admit(request, need, services).then(() => undefined),
-            transform: ({ request }: { request: Request }) => admit(request, need, services).then(() => undefined),
+            // The hooks are `async` on purpose: Elysia awaits only hooks it takes for async, and
+            // a refusal thrown from an un-awaited promise would let the request through.
+            parse: async ({ request }: { request: Request }) => {
+              await admit(request, need, services)
+            },
+            transform: async ({ request }: { request: Request }) => {
+              await admit(request, need, services)
+            },
             resolve: ({ request }: { request: Request }) => ({ caller: requestState(request).admitted! }),
           },
   })

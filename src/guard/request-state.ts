@@ -10,6 +10,8 @@ import type { ApiError } from '../errors.ts'
 
 export interface RequestState {
   conn?: Connection
+  /** The presented Bearer or `?token=` credential, once read (null: none). */
+  token?: string | null
   caller?: Caller
   /** Set once the guard admitted the request for its route. */
   admitted?: Caller

@@ -4,11 +4,17 @@
  */
 const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[A-Za-z0-9])(?::\d{1,5})?$/
 
+// The last Host found valid: clients send the same one on every request.
+let lastValid = ''
+
 export function validHost(host: string | null): boolean {
+  if (host && host === lastValid) return true
   if (!host || !HOST.test(host)) return false
   // A port past 65535 passes the pattern but makes URL parsing throw later (a 500).
   const port = /:(\d+)$/.exec(host)
-  return !port || Number(port[1]) <= 65535
+  if (port && Number(port[1]) > 65535) return false
+  lastValid = host
+  return true
 }
 
 /**

@@ -38,7 +38,7 @@ const CACHE_LIMIT = 4096
 
 /** The `addr` parameter: `ip:port`, `[v6]:port`, or a bare IP when the port is unknown (0). */
 export function whoisAddr(address: string, port: number): string {
-  const ip = address.replace(/^::ffff:(?=\d+\.)/i, '')
+  const ip = address.includes(':') ? address.replace(/^::ffff:(?=\d+\.)/i, '') : address
   if (!port) return ip
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
 }

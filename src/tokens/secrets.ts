@@ -1,5 +1,5 @@
 /** Secret generation and comparison: crypto-random, URL-safe, compared in constant time. */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** A URL-safe random secret; 32 bytes = 256 bits (the floor is 128). */
 export function randomSecret(bytes = 32): string {
@@ -8,7 +8,7 @@ export function randomSecret(bytes = 32): string {
 
 /** SHA-256 hex of a secret, for storing and indexing without keeping the secret. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex')
+  return hash('sha256', secret, 'hex')
 }
 
 /**
@@ -19,6 +19,9 @@ export function secretsEqual(given: string | null | undefined, expected: string 
   return matchSecret(given, [expected]) === 0
 }
 
+// The one-shot hash: about half the cost of createHash().update().digest() on every request.
+const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer')
+
 // Digests of the few expected secrets (access token, API key, login tokens), so a check
 // hashes only what the client sent. Bounded: old entries go first.
 const expectedDigests = new Map<string, Buffer>()
@@ -27,7 +30,7 @@ function expectedDigest(secret: string): Buffer {
   let d = expectedDigests.get(secret)
   if (!d) {
     if (expectedDigests.size >= 32) expectedDigests.delete(expectedDigests.keys().next().value!)
-    expectedDigests.set(secret, (d = createHash('sha256').update(secret, 'utf8').digest()))
+    expectedDigests.set(secret, (d = sha256(secret)))
   }
   return d
 }
@@ -38,7 +41,7 @@ function expectedDigest(secret: string): Buffer {
  */
 export function matchSecret(given: string | null | undefined, candidates: readonly (string | null | undefined)[]): number {
   if (!given) return -1
-  const a = createHash('sha256').update(given, 'utf8').digest()
+  const a = sha256(given)
   let found = -1
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]

@@ -19,9 +19,16 @@ export interface TunnelServiceOptions extends Omit<TunnelDeps, 'extraDirs'> {
   cloudflaredManifest?: string
 }
 
+/** One scan for tunnels latchkey did not start; `settled` once it answered. */
+interface ExternalScan {
+  at: number
+  value: Promise<ExternalTunnel | null>
+  settled?: { found: ExternalTunnel | null }
+}
+
 export class TunnelService {
   readonly manager: TunnelManager
-  #external: { at: number; value: Promise<ExternalTunnel | null> } | null = null
+  #external: ExternalScan | null = null
   #booted: Promise<void> = Promise.resolve()
   #changeListeners = new Set<() => void>()
 
@@ -57,15 +64,24 @@ export class TunnelService {
 
   /** GET /api/remote/status (runbook §2.3). externalTunnel only while ours is not up. */
   async status() {
+    return this.statusNow()
+  }
+
+  /**
+   * The same status, as a value when nothing has to be waited for (the polled route's
+   * common case): the external-tunnel scan is cached, and only a fresh scan is a promise.
+   */
+  statusNow() {
     const s = this.manager.snapshot()
-    let externalTunnel: ExternalTunnel | null = null
-    if (s.state === 'stopped' || s.state === 'failed') {
-      if (!this.#external || Date.now() - this.#external.at > EXTERNAL_CACHE_MS) {
-        this.#external = { at: Date.now(), value: detectExternalTunnel(this.#externalOpts).catch(() => null) }
-      }
-      externalTunnel = await this.#external.value
+    const withExternal = (externalTunnel: ExternalTunnel | null) => ({ ...s, externalTunnel, restore: this.manager.restore })
+    if (s.state !== 'stopped' && s.state !== 'failed') return withExternal(null)
+    if (!this.#external || Date.now() - this.#external.at > EXTERNAL_CACHE_MS) {
+      const entry: ExternalScan = { at: Date.now(), value: detectExternalTunnel(this.#externalOpts).catch(() => null) }
+      entry.value.then((found) => (entry.settled = { found }))
+      this.#external = entry
     }
-    return { ...s, externalTunnel, restore: this.manager.restore }
+    const scan = this.#external
+    return scan.settled ? withExternal(scan.settled.found) : scan.value.then(withExternal)
   }
 
   async start(): Promise<void> {
