@@ -16,8 +16,9 @@ import { exchangeAccessToken, isNavigation, isSecure } from '../server/token-exc
 import type { AppEntry, AppRegistry } from './registry.ts'
 import type { HealthMonitor } from './health.ts'
 import type { AccessLog } from './access-log.ts'
-import { downstreamHeaders, upstreamHeaders } from './proxy-headers.ts'
-import { countingBody, sendUpstream, UpstreamError } from './http-proxy.ts'
+import { upstreamHeaders } from './proxy-headers.ts'
+import { clientResponse, sendUpstream, UpstreamError } from './http-proxy.ts'
+import { requestTarget } from './request-target.ts'
 import { isWebSocketUpgrade, proxyWebSocket, webSocketOriginAllowed } from './ws-proxy.ts'
 
 export interface AppHandlerDeps {
@@ -54,8 +55,8 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
 
   async function handle(request: Request, conn: Connection, ctx: RequestContext): Promise<Response | undefined> {
     const started = performance.now()
-    const url = new URL(request.url)
-    const app = conn.listener === 'app' ? registry.get(conn.app ?? '') : registry.matchPath(url.pathname)
+    const { path, search } = requestTarget(request.url)
+    const app = conn.listener === 'app' ? registry.get(conn.app ?? '') : registry.matchPath(path)
     if (!app || (conn.listener === 'app' && app.spec.port === undefined)) {
       return failure(request, 404, 'app_not_found', 'No such app', 'No app is served at this address any more.')
     }
@@ -63,23 +64,26 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     // Wrong credentials count as guesses here as on the dashboard (the limiter answers once per request).
     const limited = services.rateLimit.account(request, caller, conn)
     if (limited) return limited.toResponse()
+    const tokenInQuery = hasTokenParam(search)
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
-    if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && url.searchParams.has('token') && isNavigation(request)) {
+    if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && tokenInQuery && isNavigation(request)) {
       return exchangeAccessToken(request, conn, caller, services)
     }
     const refused = refusal(caller, app.spec.role)
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
-        return htmlResponse(tokenPage({ action: url.pathname, reason: caller.reason, cssHref: null }), 401, refused.headers)
+        return htmlResponse(tokenPage({ action: path, reason: caller.reason, cssHref: null }), 401, refused.headers)
       }
       return refused.toResponse()
     }
-    const self = requestOrigin(request)
     const origin = request.headers.get('origin')
     const websocket = isWebSocketUpgrade(request)
+    const guarded = websocket || !SAFE.has(request.method)
+    // Our own origin, worked out only when something is compared with it.
+    const self = origin !== null || guarded ? requestOrigin(request) : null
     // A foreign page must not drive the app with the user's credentials: WebSocket
     // handshakes always, other requests when they change state (GET stays linkable).
-    if (websocket || !SAFE.has(request.method)) {
+    if (guarded) {
       const site = request.headers.get('sec-fetch-site')
       if (!webSocketOriginAllowed(origin, self, (o) => services.origins.allows(o)) || (origin === null && site === 'cross-site')) {
         return failure(request, 403, 'cross_origin_refused', 'Refused', `Refused a ${websocket ? 'WebSocket' : 'state-changing request'} from another site: open the app at this address and try again`)
@@ -100,13 +104,13 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     })
     // latchkey has checked the origin; the app sees its own, so its own CSRF check agrees.
     if (origin !== null && origin.toLowerCase() === self) headers.set('origin', target.origin)
-    const upstreamUrl = app.spec.target + url.pathname + upstreamSearch(url, request, caller)
+    const upstreamUrl = app.spec.target + path + (tokenInQuery ? upstreamSearch(search, request, caller) : search)
     const log = (status: number, bytes: number) =>
       accessLog.record(app.spec.name, {
         time: new Date().toISOString(),
         identity: identityOf(caller),
         method: websocket ? 'WS' : request.method,
-        path: url.pathname,
+        path,
         status,
         bytes,
         durationMs: Math.round(performance.now() - started),
@@ -131,16 +135,11 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
         method: request.method,
         headers,
         body: request.body,
-        clientSignal: request.signal,
+        clientGone: () => request.signal.aborted,
         timeoutMs: deps.timeoutMs,
       })
       health.report(app.spec.name, true)
-      const out = downstreamHeaders(answer.headers, { target, prefix })
-      let body = answer.body
-      const length = out.get('content-length')
-      if (body === null || length !== null) log(answer.status, body === null ? 0 : Number(length))
-      else body = countingBody(body, (bytes) => log(answer.status, bytes))
-      return new Response(body, { status: answer.status, statusText: answer.statusText, headers: out })
+      return clientResponse(answer, request.method, { target, prefix }, log)
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err
       // One slow path is not a dead app; a refused or failed connection is.
@@ -157,15 +156,19 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
   }
 }
 
+/** Whether the query has a `token` parameter (a substring test spares most requests a parse; a name may be percent-encoded). */
+function hasTokenParam(search: string): boolean {
+  return (search.includes('token') || search.includes('%')) && new URLSearchParams(search).has('token')
+}
+
 /**
  * The query to forward: as sent, except a `token` that was latchkey's own credential (it
  * matched, so it is latchkey's secret); a `token` latchkey did not recognise belongs to
  * the app (Jupyter uses one) and passes through.
  */
-function upstreamSearch(url: URL, request: Request, caller: Caller): string {
-  if (!url.search) return ''
-  if (!url.searchParams.has('token') || request.headers.has('authorization') || caller.failedCredential) return url.search
-  const params = new URLSearchParams(url.search)
+function upstreamSearch(search: string, request: Request, caller: Caller): string {
+  if (request.headers.has('authorization') || caller.failedCredential) return search
+  const params = new URLSearchParams(search)
   params.delete('token')
   const rest = params.toString()
   return rest ? `?${rest}` : ''

@@ -4,6 +4,9 @@
  * chunked responses flow), redirects passed through rather than followed, compressed
  * bodies passed through as they are.
  */
+import { runtime } from '../runtime/index.ts'
+import { Deadlines } from './deadlines.ts'
+import { editDownstreamHeaders, type DownstreamContext } from './proxy-headers.ts'
 
 /** Why an upstream gave no answer: nothing listening, no answer in time, or anything else. */
 export class UpstreamError extends Error {
@@ -13,49 +16,44 @@ export class UpstreamError extends Error {
   }
 }
 
-const NO_BODY_STATUS = new Set([101, 204, 205, 304])
-
 export interface ProxyRequest {
   url: string
   method: string
   headers: Headers
   body: ReadableStream<Uint8Array> | null
-  /** Aborted when the client goes away: the upstream exchange ends with it. */
-  clientSignal: AbortSignal
-  /** How long the app may take to send its response head. */
+  /** Whether the client has gone away: the upstream exchange then ends with it. */
+  clientGone(): boolean
+  /** How long the app may stay silent (no response head, no upload progress). */
   timeoutMs: number
 }
 
-export interface ProxyAnswer {
-  status: number
-  statusText: string
-  headers: Headers
-  body: ReadableStream<Uint8Array> | null
-}
+/** Every waiting exchange of the process, swept together. */
+const waiting = new Deadlines()
 
-/** Send one request upstream; resolves with the response head and a live body stream. */
-export async function sendUpstream(req: ProxyRequest): Promise<ProxyAnswer> {
+/**
+ * Send one request upstream; resolves with the app's response as fetch gave it (head
+ * received, body live and unread).
+ */
+export async function sendUpstream(req: ProxyRequest): Promise<Response> {
   const controller = new AbortController()
-  const onClientGone = () => controller.abort()
-  req.clientSignal.addEventListener('abort', onClientGone, { once: true })
-  let timedOut = false
-  const expire = () => {
-    timedOut = true
-    controller.abort()
+  let why: 'timeout' | 'client' | null = null
+  const watch = {
+    deadline: performance.now() + req.timeoutMs,
+    clientGone: req.clientGone,
+    expire(reason: 'timeout' | 'client') {
+      why = reason
+      controller.abort()
+    },
   }
-  let timer = setTimeout(expire, req.timeoutMs)
   const hasBody = req.body !== null && req.method !== 'GET' && req.method !== 'HEAD'
-  // The bound is on silence, not on the whole exchange: a long upload that keeps moving
-  // restarts the clock with every chunk.
-  const bump = () => {
-    clearTimeout(timer)
-    timer = setTimeout(expire, req.timeoutMs)
-  }
+  waiting.add(watch)
   try {
-    const res = await fetch(req.url, {
+    return await fetch(req.url, {
       method: req.method,
       headers: req.headers,
-      body: hasBody ? req.body!.pipeThrough(progress(bump)) : undefined,
+      // The bound is on silence, not on the whole exchange: a long upload that keeps moving
+      // pushes the deadline back with every chunk.
+      body: hasBody ? req.body!.pipeThrough(progress(() => (watch.deadline = performance.now() + req.timeoutMs))) : undefined,
       redirect: 'manual',
       signal: controller.signal,
       // Both only matter on Bun (Deno ignores unknown init fields): stream the upload, and
@@ -63,56 +61,61 @@ export async function sendUpstream(req: ProxyRequest): Promise<ProxyAnswer> {
       duplex: 'half',
       decompress: false,
     } as RequestInit)
-    const body = NO_BODY_STATUS.has(res.status) || req.method === 'HEAD' ? null : res.body
-    if (body === null) void res.body?.cancel().catch(() => {})
-    return { status: res.status, statusText: res.statusText, headers: res.headers, body }
   } catch (err) {
-    if (timedOut) throw new UpstreamError('timeout', `the app did not answer within ${Math.round(req.timeoutMs / 1000)} s`)
-    if (req.clientSignal.aborted) throw new UpstreamError('failed', 'the client went away')
+    if (why === 'timeout') throw new UpstreamError('timeout', `the app did not answer within ${Math.round(req.timeoutMs / 1000)} s`)
+    if (why === 'client' || req.clientGone()) throw new UpstreamError('failed', 'the client went away')
     const text = String((err as { code?: string })?.code ?? '') + ' ' + String((err as Error)?.message ?? err)
     if (/ECONNREFUSED|refused|ConnectionRefused/i.test(text)) throw new UpstreamError('refused', 'nothing is listening at the app\'s address')
     throw new UpstreamError('failed', `the connection to the app failed (${text.trim().slice(0, 120)})`)
   } finally {
-    clearTimeout(timer)
-    req.clientSignal.removeEventListener('abort', onClientGone)
+    waiting.delete(watch)
   }
 }
 
-/**
- * Pass `body` through, calling `done(bytes)` once it has ended (or failed). Used only when
- * the length is not known up front, so the access log can record the bytes sent.
- */
-export function countingBody(body: ReadableStream<Uint8Array>, done: (bytes: number) => void): ReadableStream<Uint8Array> {
-  let bytes = 0
-  let finished = false
-  const finish = () => {
-    if (!finished) {
-      finished = true
-      done(bytes)
+const NO_BODY_STATUS = new Set([101, 204, 205, 304])
+
+/** Whether fetch's response headers may be edited (Bun: yes; Deno guards them), found once. */
+let editable: boolean | undefined
+
+function editableHeaders(res: Response): Headers {
+  if (editable === undefined) {
+    try {
+      res.headers.delete('x-latchkey-probe')
+      editable = true
+    } catch {
+      editable = false
     }
   }
-  const reader = body.getReader()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done: end, value } = await reader.read()
-        if (end) {
-          finish()
-          controller.close()
-          return
-        }
-        bytes += value.byteLength
-        controller.enqueue(value)
-      } catch (err) {
-        finish()
-        controller.error(err)
-      }
-    },
-    cancel(reason) {
-      finish()
-      return reader.cancel(reason)
-    },
-  }, { highWaterMark: 0 })
+  return editable ? res.headers : new Headers(res.headers)
+}
+
+/**
+ * The response for the client from the app's: its head edited for the client (in place when
+ * the runtime allows, and then the app's response itself goes out), its body streamed.
+ * `sent(status, bytes)` is called once the body's size is known: at once for a declared
+ * Content-Length or no body, when the body ends otherwise.
+ */
+export function clientResponse(res: Response, method: string, ctx: DownstreamContext, sent: (status: number, bytes: number) => void): Response {
+  const headers = editableHeaders(res)
+  editDownstreamHeaders(headers, ctx)
+  const { status, statusText } = res
+  if (NO_BODY_STATUS.has(status) || method === 'HEAD') {
+    void res.body?.cancel().catch(() => {})
+    sent(status, 0)
+    return new Response(null, { status, statusText, headers })
+  }
+  const length = headers.get('content-length')
+  if (length !== null) {
+    sent(status, Number(length))
+    // Untouched body: the runtime sends it on natively.
+    return headers === res.headers ? res : new Response(res.body, { status, statusText, headers })
+  }
+  const body = res.body
+  if (body === null) {
+    sent(status, 0)
+    return new Response(null, { status, statusText, headers })
+  }
+  return new Response(runtime.countingStream(body, (bytes) => sent(status, bytes)), { status, statusText, headers })
 }
 
 function progress(onChunk: () => void): TransformStream<Uint8Array, Uint8Array> {

@@ -13,6 +13,9 @@ import { SESSION_COOKIE } from '../tokens/sessions.ts'
 /** RFC 9110 §7.6.1 plus the legacy ones every proxy drops. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
+/** A valid header name (a Connection list may hold anything; Headers throws on the rest). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
+
 /** Headers that claim where a request came from or who sent it: only latchkey may set them. */
 export function isIdentityOrForwarding(name: string): boolean {
   return (
@@ -26,11 +29,12 @@ export function isIdentityOrForwarding(name: string): boolean {
   )
 }
 
-/** Header names listed in Connection are hop-by-hop too. */
-function connectionListed(headers: Headers): Set<string> {
-  const listed = new Set<string>()
+/** Header names listed in Connection are hop-by-hop too (null when there is no Connection header). */
+function connectionListed(headers: Headers): Set<string> | null {
   const value = headers.get('connection')
-  if (value) for (const n of value.split(',')) listed.add(n.trim().toLowerCase())
+  if (value === null) return null
+  const listed = new Set<string>()
+  for (const n of value.split(',')) listed.add(n.trim().toLowerCase())
   return listed
 }
 
@@ -61,7 +65,7 @@ export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Header
   const listed = connectionListed(incoming)
   const out = new Headers()
   for (const [name, value] of incoming) {
-    if (HOP_BY_HOP.has(name) || listed.has(name) || name === 'host' || name === 'authorization' || isIdentityOrForwarding(name)) continue
+    if (HOP_BY_HOP.has(name) || listed?.has(name) || name === 'host' || name === 'authorization' || isIdentityOrForwarding(name)) continue
     if (name === 'cookie') {
       const rest = withoutSessionCookie(value)
       if (rest) out.set('cookie', rest)
@@ -97,23 +101,32 @@ export interface DownstreamContext {
   prefix?: string
 }
 
-/** The response headers to send to the client. */
+/** The response headers to send to the client (a copy; `upstream` is left as it is). */
 export function downstreamHeaders(upstream: Headers, ctx: DownstreamContext): Headers {
-  const listed = connectionListed(upstream)
-  const out = new Headers()
-  for (const [name, value] of upstream) {
-    if (HOP_BY_HOP.has(name) || listed.has(name) || name === 'set-cookie') continue
-    if (name === 'location') {
-      out.set('location', rewriteLocation(value, ctx))
-      continue
-    }
-    out.append(name, value)
-  }
-  for (const cookie of upstream.getSetCookie()) {
-    const rewritten = rewriteSetCookie(cookie, ctx.prefix)
-    if (rewritten) out.append('set-cookie', rewritten)
-  }
+  const out = new Headers(upstream)
+  editDownstreamHeaders(out, ctx)
   return out
+}
+
+/**
+ * downstreamHeaders in place, for headers latchkey may edit (the app's response is then sent
+ * on as it is, with no copy of its head).
+ */
+export function editDownstreamHeaders(headers: Headers, ctx: DownstreamContext): void {
+  // Every Set-Cookie is rewritten (or dropped), even one the Connection header names.
+  const cookies = headers.has('set-cookie') ? headers.getSetCookie() : null
+  const listed = connectionListed(headers)
+  if (listed) for (const name of listed) if (TOKEN.test(name)) headers.delete(name)
+  for (const name of HOP_BY_HOP) headers.delete(name)
+  const location = headers.get('location')
+  if (location !== null) headers.set('location', rewriteLocation(location, ctx))
+  if (cookies) {
+    headers.delete('set-cookie')
+    for (const cookie of cookies) {
+      const rewritten = rewriteSetCookie(cookie, ctx.prefix)
+      if (rewritten) headers.append('set-cookie', rewritten)
+    }
+  }
 }
 
 /**

@@ -16,9 +16,52 @@ function wrap(ws: import('bun').ServerWebSocket<SocketData>): ServerSocket {
   return ws.data.wrapper
 }
 
+/**
+ * Runtime.countingStream as a Bun "direct" stream: Bun.serve calls pull() once and each
+ * chunk is written straight to the socket, with no queue and no per-chunk promise between
+ * two streams (the portable version costs about a third more CPU on a large download).
+ */
+function countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) => void): ReadableStream<Uint8Array> {
+  let bytes = 0
+  let finished = false
+  const finish = () => {
+    if (!finished) {
+      finished = true
+      done(bytes)
+    }
+  }
+  const reader = body.getReader()
+  return new ReadableStream({
+    type: 'direct',
+    async pull(controller: ReadableStreamDirectController) {
+      try {
+        for (;;) {
+          const { done: end, value } = await reader.read()
+          if (end) break
+          bytes += value.byteLength
+          // A promise means the client is slower than the app: wait, so nothing piles up.
+          const written = controller.write(value)
+          if (typeof written !== 'number') await written
+        }
+      } catch (err) {
+        finish()
+        void reader.cancel(err).catch(() => {})
+        throw err
+      }
+      finish()
+      controller.close()
+    },
+    cancel(reason?: unknown) {
+      finish()
+      return reader.cancel(reason)
+    },
+  } as unknown as UnderlyingSource<Uint8Array>) as ReadableStream<Uint8Array>
+}
+
 export const bunRuntime: Runtime = {
   name: 'bun',
   version: Bun.version,
+  countingStream,
   async serve(options: ServeOptions): Promise<ServerHandle> {
     const server = Bun.serve<SocketData, never>({
       hostname: options.hostname,

@@ -1,4 +1,5 @@
 import type { Runtime, ServeOptions, ServerHandle, ServerSocket } from './types.ts'
+import { countingStream } from './portable.ts'
 
 // Deno's globals are untyped under bun-types; declare the little we use.
 declare const Deno: any
@@ -6,6 +7,7 @@ declare const Deno: any
 export const denoRuntime: Runtime = {
   name: 'deno',
   version: Deno.version.deno,
+  countingStream,
   async serve(options: ServeOptions): Promise<ServerHandle> {
     const server = Deno.serve(
       { hostname: options.hostname, port: options.port, onListen() {} },

@@ -54,4 +54,10 @@ export interface Runtime {
   readonly name: 'bun' | 'deno'
   readonly version: string
   serve(options: ServeOptions): Promise<ServerHandle>
+  /**
+   * `body` passed through as it comes, calling `done(bytes)` once when it has ended, failed
+   * or been cancelled (the app proxy's access log counts bodies of unknown length with it).
+   * Cancelling the result cancels `body`.
+   */
+  countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) => void): ReadableStream<Uint8Array>
 }
