@@ -93,8 +93,34 @@ try {
   print({ name: 'raw Bun.serve hello (ceiling)', ...ceiling })
   const vsCeiling = (name: string, r: WrkResult) => print({ name, ...r, peakRssMb: rss(lk.proc.pid!).peak, baseline: 'vs ceiling', ratio: r.rps / ceiling.rps })
   vsCeiling('latchkey GET /api/health', wrk(peer, `${api}/api/health`, load))
-  vsCeiling('latchkey /api/remote/status Bearer', wrk(peer, `${api}/api/remote/status`, { ...load, headers: auth }))
+  const status = wrk(peer, `${api}/api/remote/status`, { ...load, headers: auth })
+  vsCeiling('latchkey /api/remote/status Bearer', status)
   vsCeiling('latchkey /api/remote/status cookie', wrk(peer, `${api}/api/remote/status`, { ...load, headers: [`Cookie: ${cookie}`] }))
+  // Two floors under the hello ceiling, to tell latchkey's own cost from what the answer
+  // costs: raw Bun.serve sending the status route's exact bytes and headers, and the same
+  // with the least any token check must do (peer address, Authorization header, SHA-256 and a
+  // constant-time compare).
+  const sample = await fetch(`${api}/api/remote/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  const statusFile = join(dir, 'status.json')
+  writeFileSync(statusFile, JSON.stringify({ body: await sample.text(), headers: [...sample.headers].filter(([k]) => k !== 'date' && k !== 'content-length') }))
+  const floorServer = (guard: boolean) => `
+    const { body, headers } = JSON.parse(await Bun.file('${statusFile}').text())
+    const { createHash, timingSafeEqual } = await import('node:crypto')
+    const want = createHash('sha256').update('${TOKEN}').digest()
+    Bun.serve({ hostname: '${host}', port: Number(process.argv[1]), fetch(req, srv) {
+      ${guard ? `srv.requestIP(req)
+      const m = /^Bearer\\s+(\\S+)$/i.exec(req.headers.get('authorization') ?? '')
+      if (!m || !timingSafeEqual(createHash('sha256').update(m[1]).digest(), want)) return new Response('no', { status: 401 })` : ''}
+      return new Response(body, { headers })
+    } })
+    console.log('up')`
+  for (const [name, guard] of [['raw Bun.serve, status bytes', false], ['raw Bun.serve, status bytes + check', true]] as const) {
+    const port = await freePort()
+    await spawnServer([BUN, '-e', floorServer(guard), String(port)], /up/)
+    const floor = wrk(peer, `http://${host}:${port}/`, { ...load, headers: auth })
+    print({ name, ...floor, baseline: 'vs ceiling', ratio: floor.rps / ceiling.rps })
+    print({ name: `  latchkey status vs this floor`, value: status.rps / floor.rps, unit: 'x' })
+  }
   // A static file's fair baseline is raw Bun.serve answering with the same bytes.
   const assetFile = join(dir, 'asset.js')
   writeFileSync(assetFile, new Uint8Array(await (await fetch(`${base}${asset}`)).arrayBuffer()))

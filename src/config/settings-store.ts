@@ -24,8 +24,12 @@ export interface SettingsProblem {
 
 /** Fill defaults and check `value` against the schema; returns the first problem, if any. */
 export function checkSettings(value: unknown): { settings?: Settings; problem?: SettingsProblem } {
+  // A complete, valid file (every start after the first) needs no defaults: every field
+  // with a default is required, so Check passing means Default would change nothing.
+  // Check costs a fraction of Default + Errors, which took milliseconds of each start.
+  if (Value.Check(SettingsSchema, value)) return { settings: structuredClone(value) as Settings }
   const filled = Value.Default(SettingsSchema, structuredClone(value ?? {}))
-  const first = Value.Errors(SettingsSchema, filled).First()
+  const first = Value.Check(SettingsSchema, filled) ? undefined : Value.Errors(SettingsSchema, filled).First()
   if (first) {
     const field = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)'
     const custom = (first.schema as { error?: string }).error

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'bun:test'
 import { readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { SettingsStore, SettingsValidationError } from '../../../src/config/settings-store.ts'
+import { SettingsStore, SettingsValidationError, checkSettings } from '../../../src/config/settings-store.ts'
+import { SettingsSchema } from '../../../src/config/settings-schema.ts'
 import { tempDir } from '../../helpers/latchkey.ts'
 
 describe('SettingsStore', () => {
@@ -70,5 +71,31 @@ describe('SettingsStore', () => {
     store.subscribe((next) => seen.push(next.remoteAccess.activeProvider))
     store.update((d) => void (d.remoteAccess.activeProvider = 'tailscale'))
     expect(seen).toEqual(['tailscale'])
+  })
+
+  // checkSettings skips filling defaults when the file already passes the schema; that is
+  // only right while no field with a default may be left out.
+  it('makes every field that has a default a required one', () => {
+    const optionalWithDefault: string[] = []
+    const walk = (schema: any, path: string) => {
+      if (!schema || typeof schema !== 'object') return
+      if (schema.type === 'object' && schema.properties) {
+        for (const [name, prop] of Object.entries<any>(schema.properties)) {
+          if (prop.default !== undefined && !(schema.required ?? []).includes(name)) optionalWithDefault.push(`${path}${name}`)
+          walk(prop, `${path}${name}.`)
+        }
+      }
+      for (const key of ['items', 'additionalProperties']) walk(schema[key], `${path}*.`)
+      for (const sub of [...(schema.anyOf ?? []), ...(schema.allOf ?? [])]) walk(sub, path)
+      for (const sub of Object.values<any>(schema.patternProperties ?? {})) walk(sub, `${path}*.`)
+    }
+    walk(SettingsSchema, '')
+    expect(optionalWithDefault).toEqual([])
+  })
+
+  it('gives the same settings for a complete file as for one filled with defaults', () => {
+    const full = checkSettings({}).settings!
+    expect(checkSettings(JSON.parse(JSON.stringify(full))).settings).toEqual(full)
+    expect(checkSettings({ remoteAccess: { enabled: true } }).settings!.remoteAccess.enabled).toBe(true)
   })
 })
