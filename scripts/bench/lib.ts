@@ -168,7 +168,10 @@ export async function coldStart(cmd: string[], url: string, idleMs = 1500): Prom
   const startMs = performance.now() - t0
   await new Promise((r) => setTimeout(r, idleMs))
   const idleRssMb = rss(child.pid!).now
+  // Wait for the exit: the next start may reuse the same data dir (and its lock).
+  const exited = new Promise((r) => child.once('exit', r))
   child.kill('SIGTERM')
+  await exited
   return { startMs, idleRssMb }
 }
 

@@ -50,13 +50,17 @@ function ensureBinary(): string {
   return bin
 }
 
-/** A compiled bare Elysia hello: the cold-start and memory baseline. */
-function bareElysiaBinary(dir: string): string {
+/**
+ * A compiled bare Elysia hello: the cold-start and memory baseline (plain `bun build
+ * --compile`). With `bytecode`, also precompiled as latchkey's own binary is, for reference.
+ */
+function bareElysiaBinary(dir: string, bytecode = false): string {
   const src = join(ROOT, '.cache', 'bench', 'elysia-hello.ts')
   mkdirSync(join(ROOT, '.cache', 'bench'), { recursive: true })
   writeFileSync(src, `import { Elysia } from 'elysia'\nnew Elysia().get('/', () => 'hello').listen({ hostname: '127.0.0.1', port: Number(process.argv[2]) })\n`)
-  const out = join(dir, 'elysia-hello')
-  const r = spawnSync(BUN, ['build', '--compile', '--minify', src, '--outfile', out], { stdio: 'inherit', cwd: ROOT })
+  const out = join(dir, bytecode ? 'elysia-hello-bytecode' : 'elysia-hello')
+  const flags = bytecode ? ['--bytecode', '--format=esm'] : []
+  const r = spawnSync(BUN, ['build', '--compile', ...flags, '--minify', src, '--outfile', out], { stdio: 'inherit', cwd: ROOT })
   if (r.status !== 0) throw new Error('compiling the Elysia hello failed')
   return out
 }
@@ -169,17 +173,22 @@ try {
     const mid = (xs: number[]) => xs.sort((a, b) => a - b)[2]
     return { startMs: mid(runs.map((r) => r.startMs)), idleRssMb: mid(runs.map((r) => r.idleRssMb)) }
   }
-  const bareStart = await median(async () => {
+  const helloStart = (bin: string) => median(async () => {
     const ePort = await freePort()
-    return coldStart([elysia, String(ePort)], `http://127.0.0.1:${ePort}/`)
+    return coldStart([bin, String(ePort)], `http://127.0.0.1:${ePort}/`)
   })
+  const bareStart = await helloStart(elysia)
+  const bytecodeStart = await helloStart(bareElysiaBinary(dir, true))
+  // A data dir that has been used: what every start but the first finds.
+  const data = mkdtempSync(join(dir, 'data-'))
   const ours = await median(async () => {
     const lPort = await freePort()
-    const data = mkdtempSync(join(dir, 'data-'))
     return coldStart([binary, '--data-dir', data, '--port', String(lPort), '--api-port', '0', '--no-tui', '--log-level', 'warn'], `http://127.0.0.1:${lPort}/api/health`)
   })
   print({ name: 'compiled Elysia hello cold start', value: bareStart.startMs, unit: 'ms' })
   print({ name: 'latchkey binary cold start', value: ours.startMs, unit: 'ms', baseline: 'vs Elysia hello', ratio: ours.startMs / bareStart.startMs })
+  print({ name: '  Elysia hello, --bytecode', value: bytecodeStart.startMs, unit: 'ms' })
+  print({ name: '  latchkey vs bytecode hello', value: ours.startMs / bytecodeStart.startMs, unit: 'x' })
   print({ name: 'compiled Elysia hello idle RSS', value: bareStart.idleRssMb, unit: 'MiB' })
   print({ name: 'latchkey binary idle RSS', value: ours.idleRssMb, unit: 'MiB', baseline: 'vs Elysia hello', ratio: ours.idleRssMb / bareStart.idleRssMb })
 
