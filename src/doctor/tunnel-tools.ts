@@ -2,7 +2,6 @@
  * Doctor checks for the tunnel tools: the tailscaled LocalAPI socket (reachable, logged in)
  * and the `tailscale` and `cloudflared` executables on PATH with their versions.
  */
-import { request } from 'node:http'
 import { spawnSync } from 'node:child_process'
 import type { CheckResult } from './check.ts'
 import { findExecutable } from '../tunnels/find-executable.ts'
@@ -18,7 +17,9 @@ export interface TailscaleStatus {
  * GET /localapi/v0/status?peers=false over the unix socket. Facts §4.1: the Host header
  * must be `local-tailscaled.sock` (node would send `localhost`, which tailscaled refuses).
  */
-export function localApiStatus(socketPath: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+export async function localApiStatus(socketPath: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  // Loaded here, not at the top: node:http costs every start of latchkey a few milliseconds.
+  const { request } = await import('node:http')
   return new Promise((resolve, reject) => {
     const req = request(
       { socketPath, path: '/localapi/v0/status?peers=false', method: 'GET', headers: { Host: 'local-tailscaled.sock' }, timeout: timeoutMs },
