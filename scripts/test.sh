@@ -34,6 +34,12 @@ rm -rf test-results && mkdir -p test-results
 "$BUN" scripts/build.ts || { echo "build failed" >&2; echo "tests: 0 passed, 1 failed"; exit 1; }
 export LATCHKEY_BUILT_BINARY="$ROOT/dist/latchkey"
 
+# Every temp folder the tests make (data dirs, browser profiles, sockets) goes under one
+# folder that is removed at the end, whatever happens; bun test has no run-wide exit hook.
+TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/latchkey-tests-XXXXXX")"
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
+
 status=0
 "$BUN" test --timeout 30000 --reporter=junit --reporter-outfile=test-results/bun.xml "$@" || status=1
 if [ -f scripts/test-deno.sh ] && [ $# -eq 0 ]; then
