@@ -182,3 +182,52 @@ describe('refusals', () => {
     expect(out).not.toContain(YAML_KEY)
   })
 })
+
+// The guard answers without a promise when WhoIs is cached; while tailscaled is still
+// answering, the same decision must wait for it, never let the request through meanwhile.
+describe('while WhoIs is slow', () => {
+  let slowApi: FakeLocalApi
+  let slowLk: Latchkey
+  const slowPeers: Record<'viewer' | 'unknown', Peer> = {} as never
+  const SLOW_MS = 400
+
+  beforeAll(async () => {
+    for (const name of ['viewer', 'unknown'] as const) slowPeers[name] = createPeer()
+    slowApi = await startFakeLocalApi({ slowMs: SLOW_MS, peers: { [slowPeers.viewer.peerAddress]: { UserProfile: { ID: 67890, LoginName: 'bob@example.com', DisplayName: 'Bob Viewer' } } } })
+    slowApi.setMode('slow')
+    slowLk = await startLatchkey({
+      args: ['--host', '0.0.0.0', '--tailscale-socket', slowApi.socketPath, '--app', 'notes=http://127.0.0.1:9'],
+      yaml: 'admins:\n  - "12345"\n',
+    })
+  })
+  afterAll(async () => {
+    await slowLk?.stop()
+    await slowApi?.stop()
+    for (const p of Object.values(slowPeers)) p?.destroy()
+  })
+
+  const timed = async (peer: Peer, path: string, init: PeerRequest = {}) => {
+    const t0 = performance.now()
+    const res = await peer.fetch(`http://${peer.hostAddress}:${slowLk.apiPort}${path}`, init)
+    return { res, ms: performance.now() - t0 }
+  }
+
+  it('refuses a viewer an admin action only after WhoIs answers, and the action never runs', async () => {
+    const { res, ms } = await timed(slowPeers.viewer, '/api/apps/notes/pause', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(res.status).toBe(403)
+    expect(res.json().message).toBe('access denied: user 67890 is not in admins')
+    expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 50)
+    const apps = await curlFrom(null, `http://127.0.0.1:${slowLk.apiPort}/api/apps`, { headers: { authorization: `Bearer ${slowLk.token}` } })
+    expect(apps.json().apps.find((a: { name: string }) => a.name === 'notes').paused).toBe(false)
+  })
+
+  it('refuses an unknown peer with 401 after the wait, and admits the viewer to a viewer route', async () => {
+    const unknown = await timed(slowPeers.unknown, '/api/remote/status')
+    expect(unknown.res.status).toBe(401)
+    expect(unknown.ms).toBeGreaterThanOrEqual(SLOW_MS - 50)
+    slowApi.setMode('normal')
+    const viewer = await timed(slowPeers.viewer, '/api/remote/status')
+    expect(viewer.res.status).toBe(200)
+    expect('state' in viewer.res.json()).toBe(true)
+  })
+})
