@@ -126,12 +126,15 @@ try {
     print({ name: `  latchkey status vs this floor`, value: status.rps / floor.rps, unit: 'x' })
   }
   // A static file's fair baseline is raw Bun.serve answering with the same bytes.
+  // The same bytes with the same response headers (wrk asks for no compression, nor do we here).
   const assetFile = join(dir, 'asset.js')
-  writeFileSync(assetFile, new Uint8Array(await (await fetch(`${base}${asset}`)).arrayBuffer()))
+  const assetRes = await fetch(`${base}${asset}`, { headers: { 'accept-encoding': 'identity' } })
+  const assetHeaders = JSON.stringify([...assetRes.headers].filter(([k]) => k !== 'date' && k !== 'content-length'))
+  writeFileSync(assetFile, new Uint8Array(await assetRes.arrayBuffer()))
   const rawAssetPort = await freePort()
-  await spawnServer([BUN, '-e', `const b = await Bun.file('${assetFile}').bytes(); Bun.serve({ hostname: '${host}', port: ${rawAssetPort}, fetch: () => new Response(b, { headers: { 'content-type': 'text/javascript' } }) }); console.log('up')`], /up/)
+  await spawnServer([BUN, '-e', `const b = await Bun.file('${assetFile}').bytes(); const headers = ${assetHeaders}; Bun.serve({ hostname: '${host}', port: ${rawAssetPort}, fetch: () => new Response(b, { headers }) }); console.log('up')`], /up/)
   const rawAsset = wrk(peer, `http://${host}:${rawAssetPort}/`, load)
-  print({ name: 'raw Bun.serve same asset', ...rawAsset })
+  print({ name: 'raw Bun.serve same asset+headers', ...rawAsset })
   const served = wrk(peer, `${base}${asset}`, load)
   print({ name: 'latchkey static dashboard asset', ...served, peakRssMb: rss(lk.proc.pid!).peak, baseline: 'vs raw asset', ratio: served.rps / rawAsset.rps })
 
