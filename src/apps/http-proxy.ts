@@ -5,7 +5,7 @@
  * bodies passed through as they are.
  */
 import { runtime } from '../runtime/index.ts'
-import { Deadlines } from './deadlines.ts'
+import { Deadlines, type Watched } from './deadlines.ts'
 import { editDownstreamHeaders, type DownstreamContext } from './proxy-headers.ts'
 
 /** Why an upstream gave no answer: nothing listening, no answer in time, or anything else. */
@@ -37,7 +37,9 @@ const waiting = new Deadlines()
 export async function sendUpstream(req: ProxyRequest): Promise<Response> {
   const controller = new AbortController()
   let why: 'timeout' | 'client' | null = null
-  const watch = {
+  const watch: Watched = {
+    prev: null,
+    next: null,
     deadline: performance.now() + req.timeoutMs,
     clientGone: req.clientGone,
     expire(reason: 'timeout' | 'client') {

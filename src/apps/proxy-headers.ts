@@ -11,7 +11,8 @@ import type { Caller } from '../guard/identify.ts'
 import { SESSION_COOKIE } from '../tokens/sessions.ts'
 
 /** RFC 9110 §7.6.1 plus the legacy ones every proxy drops. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+const HOP_BY_HOP_NAMES = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+const HOP_BY_HOP = new Set(HOP_BY_HOP_NAMES)
 
 /** A valid header name (a Connection list may hold anything; Headers throws on the rest). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
@@ -117,7 +118,7 @@ export function editDownstreamHeaders(headers: Headers, ctx: DownstreamContext):
   const cookies = headers.has('set-cookie') ? headers.getSetCookie() : null
   const listed = connectionListed(headers)
   if (listed) for (const name of listed) if (TOKEN.test(name)) headers.delete(name)
-  for (const name of HOP_BY_HOP) headers.delete(name)
+  for (const name of HOP_BY_HOP_NAMES) headers.delete(name)
   const location = headers.get('location')
   if (location !== null) headers.set('location', rewriteLocation(location, ctx))
   if (cookies) {
