@@ -142,8 +142,8 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       return clientResponse(answer, request.method, { target, prefix }, log)
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err
-      // One slow path is not a dead app; a refused or failed connection is.
-      if (err.kind !== 'timeout') health.report(app.spec.name, false, err.message)
+      // One slow path is not a dead app, nor is a client that left; a refused or failed connection is.
+      if (err.kind === 'refused' || err.kind === 'failed') health.report(app.spec.name, false, err.message)
       log(502, 0)
       services.log.warn('app unreachable', { app: app.spec.name, reason: err.kind })
       return failure(request, 502, 'app_unreachable', 'App not answering', `latchkey could not reach "${app.spec.name}": ${err.message}. Check that it is running at its configured address.`)

@@ -8,9 +8,12 @@ import { runtime } from '../runtime/index.ts'
 import { Deadlines, type Watched } from './deadlines.ts'
 import { editDownstreamHeaders, type DownstreamContext } from './proxy-headers.ts'
 
-/** Why an upstream gave no answer: nothing listening, no answer in time, or anything else. */
+/**
+ * Why an upstream gave no answer: nothing listening, no answer in time, the client left
+ * first (which says nothing about the app), or anything else.
+ */
 export class UpstreamError extends Error {
-  constructor(readonly kind: 'refused' | 'timeout' | 'failed', message: string) {
+  constructor(readonly kind: 'refused' | 'timeout' | 'client-gone' | 'failed', message: string) {
     super(message)
     this.name = 'UpstreamError'
   }
@@ -65,7 +68,7 @@ export async function sendUpstream(req: ProxyRequest): Promise<Response> {
     } as RequestInit)
   } catch (err) {
     if (why === 'timeout') throw new UpstreamError('timeout', `the app did not answer within ${Math.round(req.timeoutMs / 1000)} s`)
-    if (why === 'client' || req.clientGone()) throw new UpstreamError('failed', 'the client went away')
+    if (why === 'client' || req.clientGone()) throw new UpstreamError('client-gone', 'the client went away')
     const text = String((err as { code?: string })?.code ?? '') + ' ' + String((err as Error)?.message ?? err)
     if (/ECONNREFUSED|refused|ConnectionRefused/i.test(text)) throw new UpstreamError('refused', 'nothing is listening at the app\'s address')
     throw new UpstreamError('failed', `the connection to the app failed (${text.trim().slice(0, 120)})`)

@@ -36,12 +36,17 @@ function countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) 
     async pull(controller: ReadableStreamDirectController) {
       try {
         for (;;) {
-          const { done: end, value } = await reader.read()
+          // readMany takes every chunk already received in one call (often none pending: a
+          // value, no promise), where read() costs a promise per chunk.
+          const many = reader.readMany()
+          const { done: end, value } = many instanceof Promise ? await many : many
+          for (const chunk of value) {
+            bytes += chunk.byteLength
+            // A promise means the client is slower than the app: wait, so nothing piles up.
+            const written = controller.write(chunk)
+            if (typeof written !== 'number') await written
+          }
           if (end) break
-          bytes += value.byteLength
-          // A promise means the client is slower than the app: wait, so nothing piles up.
-          const written = controller.write(value)
-          if (typeof written !== 'number') await written
         }
       } catch (err) {
         finish()

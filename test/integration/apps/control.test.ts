@@ -68,6 +68,20 @@ describe('app proxy failures', () => {
     expect(took).toBeLessThan(3500)
   })
 
+  it('ends the exchange with the app soon after the client goes away, well before the bound', async () => {
+    const port = await appPort(lk, 'web')
+    const gone = new AbortController()
+    const pending = fetch(`http://127.0.0.1:${port}/hang?client=leaves`, { signal: gone.signal }).catch(() => null)
+    await Bun.sleep(200)
+    gone.abort()
+    await pending
+    const t0 = performance.now()
+    while (!up.abandoned.includes('/hang?client=leaves') && performance.now() - t0 < 3000) await Bun.sleep(20)
+    expect(up.abandoned).toContain('/hang?client=leaves')
+    // The bound is 1.5 s; a client that leaves ends the exchange within a sweep (0.1 s).
+    expect(performance.now() - t0).toBeLessThan(800)
+  })
+
   it('reports the health of each app, checked in the background', async () => {
     const { apps } = await (await fetch(lk.url('/api/apps'))).json()
     const health = Object.fromEntries(apps.map((a: any) => [a.name, a.health.state]))
@@ -144,6 +158,34 @@ describe('/api/apps', () => {
     expect((await post('/api/apps', { name: 'porty', target: up.url, port })).status).toBe(201)
     expect((await fetch(`http://127.0.0.1:${port}/porty-probe`)).status).toBe(200)
     expect(up.received.at(-1)!.path).toBe('/porty-probe')
+  })
+
+  it('logs the bytes sent: as declared, counted for a chunked body, none for HEAD', async () => {
+    const port = await appPort(lk, 'web')
+    const chunked = await fetch(`http://127.0.0.1:${port}/download?mb=3`)
+    expect(chunked.headers.get('content-length')).toBeNull()
+    expect((await chunked.arrayBuffer()).byteLength).toBe(3 * 1024 * 1024)
+    const declared = await fetch(`http://127.0.0.1:${port}/declared`)
+    const body = await declared.text()
+    expect(declared.headers.get('content-length')).toBe(String(body.length))
+    // The app's own head goes out edited in place: latchkey's headers are on it, hop-by-hop ones are not.
+    expect(declared.headers.get('x-content-type-options')).toBe('nosniff')
+    expect((await fetch(`http://127.0.0.1:${port}/head-only`, { method: 'HEAD' })).status).toBe(200)
+    // A client that leaves mid-body: what was sent is logged, once.
+    const partial = await fetch(`http://127.0.0.1:${port}/download?mb=50&partial`)
+    const reader = partial.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    await Bun.sleep(300)
+    const { entries } = await (await fetch(lk.url('/api/apps/web/access-log?limit=50'))).json()
+    const find = (path: string) => entries.filter((e: any) => e.path === path)
+    expect(find('/download').find((e: any) => e.bytes === 3 * 1024 * 1024)).toBeDefined()
+    expect(find('/declared')).toMatchObject([{ status: 200, bytes: body.length }])
+    expect(find('/head-only')).toMatchObject([{ method: 'HEAD', status: 200, bytes: 0 }])
+    const cut = find('/download').filter((e: any) => e.bytes !== 3 * 1024 * 1024)
+    expect(cut.length).toBe(1)
+    expect(cut[0].bytes).toBeGreaterThan(0)
+    expect(cut[0].bytes).toBeLessThan(50 * 1024 * 1024)
   })
 
   it('shows the access log to admins only, and keeps it across a restart', async () => {

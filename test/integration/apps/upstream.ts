@@ -14,6 +14,8 @@ export interface Upstream {
   port: number
   url: string
   received: Received[]
+  /** Paths of requests whose sender went away before the answer (only /hang waits that long). */
+  abandoned: string[]
   stop(): Promise<void>
 }
 
@@ -21,6 +23,7 @@ const CHUNK = new Uint8Array(256 * 1024).fill(120)
 
 export function startUpstream(): Upstream {
   const received: Received[] = []
+  const abandoned: string[] = []
   const server: ReturnType<typeof Bun.serve> = Bun.serve<{ path: string }, never>({
     hostname: '127.0.0.1',
     port: 0,
@@ -69,6 +72,7 @@ export function startUpstream(): Upstream {
             headers: [['location', `http://127.0.0.1:${server.port}/landed?x=1`], ['set-cookie', 'app_sid=abc; Path=/; HttpOnly'], ['set-cookie', 'latchkey_session=evil; Path=/']],
           })
         case '/hang':
+          req.signal.addEventListener('abort', () => abandoned.push(url.pathname + url.search))
           await Bun.sleep(60_000)
           return new Response('late')
         default:
@@ -87,6 +91,7 @@ export function startUpstream(): Upstream {
     port: server.port!,
     url: `http://127.0.0.1:${server.port}`,
     received,
+    abandoned,
     async stop() {
       await server.stop(true)
     },

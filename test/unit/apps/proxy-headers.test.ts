@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { downstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutSessionCookie } from '../../../src/apps/proxy-headers.ts'
+import { downstreamHeaders, editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutSessionCookie } from '../../../src/apps/proxy-headers.ts'
 import type { Caller } from '../../../src/guard/identify.ts'
 
 const caller: Caller = { role: 'viewer', via: 'session', address: '10.213.0.2', local: false, key: 'session:abc', failedCredential: false }
@@ -101,5 +101,24 @@ describe('downstreamHeaders', () => {
     expect(out.get('location')).toBe('/apps/nb/x')
     expect(out.getSetCookie()).toEqual(['a=1; Path=/apps/nb'])
     expect(out.get('content-type')).toBe('text/html')
+  })
+})
+
+describe('editDownstreamHeaders', () => {
+  it('edits in place exactly as downstreamHeaders copies', () => {
+    const make = () => new Headers([['connection', 'close, x-hop, set-cookie'], ['x-hop', '1'], ['keep-alive', 'timeout=5'], ['location', '/x'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'latchkey_session=z'], ['content-length', '3']])
+    const copy = downstreamHeaders(make(), { target, prefix: '/apps/nb' })
+    const edited = make()
+    editDownstreamHeaders(edited, { target, prefix: '/apps/nb' })
+    expect([...edited]).toEqual([...copy])
+    expect(edited.get('x-hop')).toBeNull()
+    expect(edited.get('location')).toBe('/apps/nb/x')
+    expect(edited.getSetCookie()).toEqual(['a=1; Path=/apps/nb'])
+  })
+
+  it('ignores names in Connection that are not header names', () => {
+    const h = new Headers([['connection', ' , bad name, x-ok'], ['x-ok', '1'], ['x-keep', '2']])
+    editDownstreamHeaders(h, { target })
+    expect([...h]).toEqual([['x-keep', '2']])
   })
 })
