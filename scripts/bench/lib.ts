@@ -152,6 +152,23 @@ export function rss(pid: number): { now: number; peak: number } {
   return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
 }
 
+/** CPU time (user + system, all threads) a process has used so far, in seconds. */
+export function cpuSeconds(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** The (single) worker of an nginx master started by startNginx, once it has forked. */
+export function workerPid(masterPid: number): number {
+  for (let i = 0; i < 50; i++) {
+    const out = spawnSync('pgrep', ['-P', String(masterPid)], { encoding: 'utf8' }).stdout.trim()
+    if (out) return Number(out.split('\n')[0])
+    spawnSync('sleep', ['0.05'])
+  }
+  throw new Error(`nginx ${masterPid} has no worker`)
+}
+
 /** Time from exec to the first 200 on `url`, and the RSS after `idleMs` of idling. */
 export async function coldStart(cmd: string[], url: string, idleMs = 1500): Promise<{ startMs: number; idleRssMb: number }> {
   const t0 = performance.now()

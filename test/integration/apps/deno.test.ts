@@ -32,7 +32,7 @@ describe('app proxy on Deno', () => {
 
   it('proxies declared, chunked and HEAD answers with their head edited, and logs the bytes', async () => {
     const port = await appPort(lk, 'web')
-    const token = lk.token ? { authorization: `Bearer ${lk.token}` } : {}
+    const token: Record<string, string> = lk.token ? { authorization: `Bearer ${lk.token}` } : {}
     const declared = await fetch(`http://127.0.0.1:${port}/declared?x=1`, { headers: token })
     expect(await declared.json()).toMatchObject({ path: '/declared', search: '?x=1' })
     expect(declared.headers.get('x-content-type-options')).toBe('nosniff')
