@@ -15,7 +15,7 @@ import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
 import { exchangeAccessToken, isNavigation, isSecure } from '../server/token-exchange.ts'
 import type { AppEntry, AppRegistry } from './registry.ts'
 import type { HealthMonitor } from './health.ts'
-import type { AccessLog } from './access-log.ts'
+import { isoNow, type AccessLog } from './access-log.ts'
 import { upstreamHeaders } from './proxy-headers.ts'
 import { clientResponse, sendUpstream, UpstreamError } from './http-proxy.ts'
 import { requestTarget } from './request-target.ts'
@@ -107,7 +107,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const upstreamUrl = app.spec.target + path + (tokenInQuery ? upstreamSearch(search, request, caller) : search)
     const log = (status: number, bytes: number) =>
       accessLog.record(app.spec.name, {
-        time: new Date().toISOString(),
+        time: isoNow(),
         identity: identityOf(caller),
         method: websocket ? 'WS' : request.method,
         path,

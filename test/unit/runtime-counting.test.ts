@@ -3,11 +3,13 @@ import { describe, expect, it } from 'bun:test'
 import { runtime } from '../../src/runtime/index.ts'
 import { countingStream as portable } from '../../src/runtime/portable.ts'
 
-const chunks = (sizes: number[]) => {
+const chunks = (sizes: number[], gapMs = 0) => {
   let i = 0
   let cancelled: unknown = 'no'
   const stream = new ReadableStream<Uint8Array>({
-    pull(c) {
+    async pull(c) {
+      // A slow source (like an app still sending) cannot have ended before the reader cancels.
+      if (gapMs) await new Promise((r) => setTimeout(r, gapMs))
       if (i < sizes.length) c.enqueue(new Uint8Array(sizes[i++]).fill(97))
       else c.close()
     },
@@ -30,7 +32,7 @@ for (const [name, counting] of [[`runtime (${runtime.name})`, runtime.countingSt
 
     it('reports what was sent so far and cancels the source when the reader cancels', async () => {
       const done: number[] = []
-      const src = chunks([10, 20, 30, 40])
+      const src = chunks(Array(100).fill(10), 5)
       const reader = counting(src.stream, (n) => done.push(n)).getReader()
       await reader.read()
       await reader.cancel('gone')
