@@ -1,4 +1,4 @@
-import type { Runtime, ServeOptions, ServerHandle, ServerSocket, WebSocketHandlers } from './types.ts'
+import type { PeerInfo, RequestContext, Runtime, ServeOptions, ServerHandle, ServerSocket, WebSocketHandlers } from './types.ts'
 
 interface SocketData {
   handlers: WebSocketHandlers
@@ -63,6 +63,23 @@ function countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) 
   } as unknown as UnderlyingSource<Uint8Array>) as ReadableStream<Uint8Array>
 }
 
+/** One request's RequestContext: a class, so no closure is allocated per request. */
+class BunContext implements RequestContext {
+  constructor(
+    private readonly request: Request,
+    private readonly srv: import('bun').Server<SocketData>,
+    readonly peer: PeerInfo | null,
+  ) {}
+
+  upgrade(handlers: WebSocketHandlers, protocol?: string): undefined | null {
+    const ok = this.srv.upgrade(this.request, {
+      data: { handlers },
+      headers: protocol ? { 'Sec-WebSocket-Protocol': protocol } : undefined,
+    })
+    return ok ? undefined : null
+  }
+}
+
 export const bunRuntime: Runtime = {
   name: 'bun',
   version: Bun.version,
@@ -78,16 +95,7 @@ export const bunRuntime: Runtime = {
       development: false,
       fetch(request, srv) {
         const peer = srv.requestIP(request)
-        return options.fetch(request, {
-          peer: peer ? { address: peer.address, port: peer.port } : null,
-          upgrade(handlers, protocol) {
-            const ok = srv.upgrade(request, {
-              data: { handlers },
-              headers: protocol ? { 'Sec-WebSocket-Protocol': protocol } : undefined,
-            })
-            return ok ? undefined : null
-          },
-        })
+        return options.fetch(request, new BunContext(request, srv, peer ? { address: peer.address, port: peer.port } : null))
       },
       websocket: {
         // Large frames are legitimate for proxied apps; bound them anyway.
