@@ -18,8 +18,10 @@ function wrap(ws: import('bun').ServerWebSocket<SocketData>): ServerSocket {
 
 /**
  * Runtime.countingStream as a Bun "direct" stream: Bun.serve calls pull() once and each
- * chunk is written straight to the socket, with no queue and no per-chunk promise between
- * two streams (the portable version costs about a third more CPU on a large download).
+ * chunk is written straight to the response, with no queue between two streams and one
+ * readMany() per batch of chunks instead of a promise per chunk. Measured on a 1 GB
+ * download it uses a few percent less CPU than the portable stream; the socket copies, not
+ * JavaScript, dominate (a bare `fetch` pass-through with no counting uses ~25% less).
  */
 function countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) => void): ReadableStream<Uint8Array> {
   let bytes = 0
