@@ -1,4 +1,5 @@
 import type { PeerInfo, RequestContext, Runtime, ServeOptions, ServerHandle, ServerSocket, WebSocketHandlers } from './types.ts'
+import { byteTally } from './portable.ts'
 
 interface SocketData {
   handlers: WebSocketHandlers
@@ -24,14 +25,8 @@ function wrap(ws: import('bun').ServerWebSocket<SocketData>): ServerSocket {
  * JavaScript, dominate (a bare `fetch` pass-through with no counting uses ~25% less).
  */
 function countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) => void): ReadableStream<Uint8Array> {
-  let bytes = 0
-  let finished = false
-  const finish = () => {
-    if (!finished) {
-      finished = true
-      done(bytes)
-    }
-  }
+  const tally = byteTally(done)
+  const finish = tally.finish
   const reader = body.getReader()
   return new ReadableStream({
     type: 'direct',
@@ -43,7 +38,7 @@ function countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) 
           const many = reader.readMany()
           const { done: end, value } = many instanceof Promise ? await many : many
           for (const chunk of value) {
-            bytes += chunk.byteLength
+            tally.add(chunk.byteLength)
             // A promise means the client is slower than the app: wait, so nothing piles up.
             const written = controller.write(chunk)
             if (typeof written !== 'number') await written
