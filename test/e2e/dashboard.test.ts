@@ -15,14 +15,12 @@ import { FAKES_BIN, startLatchkey, tempDir, type Latchkey } from '../helpers/lat
 import { createPeer, curlFrom, type Peer } from '../helpers/netns.ts'
 import { builtBinary } from './helpers/binary.ts'
 import { DESKTOP, PHONE, historyUrls, imagePixels, launchBrowser, screenshot, type Problems, type TestBrowser } from './helpers/browser.ts'
+import { e2eKit, ready } from './helpers/kit.ts'
 
 let lk: Latchkey
 let peer: Peer
 let local: TestBrowser
 let remote: TestBrowser
-let upstreams: ReturnType<typeof Bun.serve>[] = []
-/** Problems of the pages opened by the current test; each test must end with none. */
-let watched: Problems[] = []
 let base: string
 let tsState: string
 
@@ -30,24 +28,8 @@ setDefaultTimeout(20_000)
 
 const VIEWS = ['remote', 'connect', 'apps', 'devices'] as const
 
-function serveTitle(title: string, hostname = '127.0.0.1') {
-  const server = Bun.serve({ hostname, port: 0, fetch: () => new Response(`<!doctype html><title>${title}</title><h1>${title}</h1>`, { headers: { 'content-type': 'text/html' } }) })
-  upstreams.push(server)
-  return server
-}
-
-async function localApi(path: string, body?: unknown): Promise<any> {
-  const res = await curlFrom(null, lk.url(path), body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  if (res.status >= 400) throw new Error(`${path}: ${res.status} ${res.body}`)
-  return res.json()
-}
-
-async function open(browser: TestBrowser, url: string, opts: { viewport?: { width: number; height: number }; phone?: boolean } = {}): Promise<{ page: Page; problems: Problems }> {
-  const { page, problems } = await browser.page(opts)
-  watched.push(problems)
-  await page.goto(url)
-  return { page, problems }
-}
+const kit = e2eKit(() => lk)
+const { serveTitle, localApi, open, upstreams } = kit
 
 /** A deliberate refused request: Chromium logs it as a failed resource, and that is all it may log. */
 function expectOnlyRefusal(problems: Problems, status: number): void {
@@ -56,9 +38,6 @@ function expectOnlyRefusal(problems: Problems, status: number): void {
   problems.clear()
 }
 
-async function ready(page: Page): Promise<void> {
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 })
-}
 
 async function decodeQr(page: Page, selector: string): Promise<string | null> {
   const { data, width, height } = await imagePixels(page, selector)
@@ -93,16 +72,12 @@ beforeAll(async () => {
   ;[local, remote] = await Promise.all([launchBrowser(), launchBrowser({ ns: peer.ns })])
 }, 60_000)
 
-afterEach(() => {
-  const all = watched.flatMap((p) => p.list)
-  watched = []
-  expect(all).toEqual([])
-})
+afterEach(() => kit.expectNoProblems())
 
 afterAll(async () => {
   await Promise.all([local?.close(), remote?.close()])
   await lk?.stop()
-  for (const s of upstreams) s.stop(true)
+  kit.stop()
   peer?.destroy()
   // A leftover fake `tailscale funnel --bg` helper exits when its state dir goes.
   if (tsState) rmSync(tsState, { recursive: true, force: true })

@@ -12,9 +12,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
 import type { Page } from 'playwright-core'
 import { startLatchkey, tempDir, type Latchkey } from '../helpers/latchkey.ts'
-import { createPeer, curlFrom, type Peer } from '../helpers/netns.ts'
+import { createPeer, type Peer } from '../helpers/netns.ts'
 import { builtBinary } from './helpers/binary.ts'
 import { DESKTOP, PHONE, launchBrowser, screenshot, type Problems, type TestBrowser } from './helpers/browser.ts'
+import { e2eKit, ready } from './helpers/kit.ts'
 
 setDefaultTimeout(30_000)
 
@@ -26,37 +27,21 @@ let peer: Peer
 let local: TestBrowser
 let remote: TestBrowser
 let base: string
-let upstreams: ReturnType<typeof Bun.serve>[] = []
 let receiver: ReturnType<typeof Bun.serve>
 /** What the receiver got, and how it answers (204, or 500 to make deliveries fail). */
 const received: { event: string; id: string; body: string }[] = []
 let answerStatus = 204
-let watched: Problems[] = []
 /** The viewer's page, kept open between tests (one signed-in remote device). */
 let viewer: { page: Page; problems: Problems } | null = null
 
-function serveTitle(title: string) {
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response(`<!doctype html><title>${title}</title><h1>${title}</h1>`, { headers: { 'content-type': 'text/html' } }) })
-  upstreams.push(server)
-  return server
-}
+const kit = e2eKit(() => lk)
+const { serveTitle, localApi } = kit
 
-async function localApi(path: string, body?: unknown): Promise<any> {
-  const res = await curlFrom(null, lk.url(path), body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  if (res.status >= 400) throw new Error(`${path}: ${res.status} ${res.body}`)
-  return res.json()
-}
-
+/** A page at `url` once the dashboard is ready, its problems watched until the end of the test. */
 async function open(browser: TestBrowser, url: string, opts: { viewport?: { width: number; height: number }; phone?: boolean } = {}): Promise<{ page: Page; problems: Problems }> {
-  const { page, problems } = await browser.page(opts)
-  watched.push(problems)
-  await page.goto(url)
-  await ready(page)
-  return { page, problems }
-}
-
-async function ready(page: Page): Promise<void> {
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 })
+  const opened = await kit.open(browser, url, opts)
+  await ready(opened.page)
+  return opened
 }
 
 /** The app rows in the order shown. */
@@ -135,17 +120,12 @@ beforeAll(async () => {
   ;[local, remote] = await Promise.all([launchBrowser(), launchBrowser({ ns: peer.ns })])
 }, 60_000)
 
-afterEach(() => {
-  const all = [...watched, ...(viewer ? [viewer.problems] : [])].flatMap((p) => p.list)
-  watched = []
-  viewer?.problems.clear()
-  expect(all).toEqual([])
-})
+afterEach(() => kit.expectNoProblems(viewer ? [viewer.problems] : []))
 
 afterAll(async () => {
   await Promise.all([local?.close(), remote?.close()])
   await lk?.stop()
-  for (const s of upstreams) s.stop(true)
+  kit.stop()
   receiver?.stop(true)
   peer?.destroy()
 })
