@@ -5,10 +5,11 @@
  * under Bun; the namespace peer is test/helpers/netns.ts, which is portable too.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { alive } from '../helpers/processes.ts'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 export const DENO = join(ROOT, 'node_modules', 'deno', 'deno')
@@ -92,18 +93,6 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   return { status: res.status, body: await res.json() }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
+export { alive }
 
 export const quickSettings = () => ({ remoteAccess: { enabled: true, activeProvider: 'cloudflare', providers: { cloudflare: { enabled: true, quickTunnel: true } } } })

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLatchkey, tempDir, type Latchkey } from '../../helpers/latchkey.ts'
+import { alive } from '../../helpers/processes.ts'
 
 export const FAST: Record<string, string> = {
   FAKE_CLOUDFLARED_READY_DELAY_MS: '150',
@@ -114,19 +115,7 @@ export function allRecords(dir: string): FakeRecord[] {
   return readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')))
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return true
-  }
-}
+export { alive }
 
 /** Pids of fake processes (tunnels) still alive. */
 export const livePids = (dir: string) => records(dir).filter((r) => alive(r.pid)).map((r) => r.pid)
