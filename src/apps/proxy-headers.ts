@@ -102,16 +102,10 @@ export interface DownstreamContext {
   prefix?: string
 }
 
-/** The response headers to send to the client (a copy; `upstream` is left as it is). */
-export function downstreamHeaders(upstream: Headers, ctx: DownstreamContext): Headers {
-  const out = new Headers(upstream)
-  editDownstreamHeaders(out, ctx)
-  return out
-}
-
 /**
- * downstreamHeaders in place, for headers latchkey may edit (the app's response is then sent
- * on as it is, with no copy of its head).
+ * The app's response head made fit for the client, in place: hop-by-hop headers (and those
+ * Connection names) dropped, Location and every Set-Cookie rewritten. Where the runtime lets
+ * latchkey edit the app's response, it then goes out as it is, with no copy of its head.
  */
 export function editDownstreamHeaders(headers: Headers, ctx: DownstreamContext): void {
   // Every Set-Cookie is rewritten (or dropped), even one the Connection header names.
