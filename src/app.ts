@@ -21,7 +21,7 @@ export function createApi(services: Services) {
     new Elysia({ name: 'latchkey.api' })
       // Baseline headers of every API answer (pages add their CSP in the dispatcher).
       .headers({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' })
-      .use(corsPlugin(() => services.origins))
+      .use(corsPlugin(() => services.guard.origins))
       .use(errorPlugin(services.log))
       .use(healthRoutes(services))
       .use(accessRoutes(services))

@@ -5,14 +5,12 @@
 import type { Config } from './config/resolve.ts'
 import type { SettingsStore } from './config/settings-store.ts'
 import type { SessionStore } from './tokens/sessions.ts'
-import type { GuardOptions } from './guard/identify.ts'
-import type { OriginPolicy } from './guard/origins.ts'
+import type { Guard } from './guard/guard.ts'
 import type { Logger } from './log.ts'
 import type { AccessToken } from './tokens/access-token.ts'
 import type { TunnelService } from './tunnels/tunnel-service.ts'
 import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
-import type { GuessLimiter } from './tokens/rate-limit.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
 
 export interface Services {
@@ -25,10 +23,8 @@ export interface Services {
   accessToken: AccessToken
   /** Persistent and short-lived login tokens for /remote-login?rt= (runbook §6.1). */
   loginTokens: LoginTokens
-  /** Failed-credential limits per client address and per tunnel ingress. */
-  rateLimit: GuessLimiter
-  origins: OriginPolicy
-  guard: GuardOptions
+  /** Who may do what: identity options, guess limits, the origin policy (src/guard/). */
+  guard: Guard
   log: Logger
   /** Tunnels: lifecycle, status, restore, external tunnels, cloudflared install (src/tunnels/). */
   tunnels: TunnelService

@@ -17,7 +17,7 @@ export function accessRoutes(services: Services) {
     return info.url
   }
   return new Elysia({ name: 'api.access', prefix: '/api' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/access', () => describeAccess(services), { role: 'viewer' })
     .get('/connect', ({ caller }) => connectInfo(services, caller.local), { role: 'admin' })
     .get('/connect/qr.svg', async ({ caller }) => new Response(await qrSvg(linkFor(caller.local)), {

@@ -23,7 +23,7 @@ export function appsRoutes(services: Services) {
     return services.apps
   }
   return new Elysia({ name: 'api.apps', prefix: '/api/apps' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/', ({ caller }) => ({ apps: apps().list(caller) }), { role: 'viewer' })
     .get('/detected', () => apps().detected(), { role: 'admin' })
     .post('/', async ({ body, set }) => {

@@ -74,6 +74,6 @@ export function statusStream(tunnels: StatusSource, signal?: AbortSignal, heartb
 
 export function eventRoutes(services: Services) {
   return new Elysia({ name: 'api.events', prefix: '/api/remote' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/events', ({ request }) => statusStream(services.tunnels, request.signal), { role: 'viewer' })
 }

@@ -5,6 +5,6 @@ import { guardPlugin } from '../guard/plugin.ts'
 
 export function healthRoutes(services: Services) {
   return new Elysia({ name: 'api.health', prefix: '/api' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/health', () => ({ status: 'ok', version: services.version }), { role: 'public' })
 }

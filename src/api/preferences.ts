@@ -64,7 +64,7 @@ export function writePreferences(services: Services, key: string, patch: Partial
 
 export function preferencesRoutes(services: Services) {
   return new Elysia({ name: 'api.preferences', prefix: '/api' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/preferences', ({ caller }) => {
       const key = preferenceKey(caller)
       return noStore({ identity: key, preferences: readPreferences(services, key) })

@@ -9,14 +9,15 @@
 import { Elysia, t } from 'elysia'
 import type { Services } from '../context.ts'
 import type { Caller } from '../guard/identify.ts'
-import { callerOf, guardPlugin } from '../guard/plugin.ts'
+import { guardPlugin } from '../guard/plugin.ts'
+import { callerOf } from '../guard/guard.ts'
 import { connectionOf } from '../guard/connection.ts'
 import { sessionCookie } from '../guard/cookies.ts'
 import { ApiError } from '../errors.ts'
 import { buildLoginLink } from '../connect/login-url.ts'
 import { htmlResponse, messagePage } from '../dashboard/pages.ts'
-import { isSecure } from '../server/token-exchange.ts'
-import { attemptOf } from '../tokens/rate-limit.ts'
+import { isSecure } from '../guard/connection.ts'
+import { attemptOf } from '../guard/guess-limiter.ts'
 import { SESSION_COOKIE } from '../tokens/sessions.ts'
 import type { LoginFailure } from '../tokens/login-tokens.ts'
 import { model as tokenModel, noStore } from './remote-tokens.ts'
@@ -67,7 +68,7 @@ export function remoteLogin(request: Request, caller: Caller, services: Services
   const json = wantsJson(request)
   const attempt = attemptOf(caller, conn)
   if (rt) {
-    const limited = services.rateLimit.refusal(services.rateLimit.retryAfterMs(attempt), attempt)
+    const limited = services.guard.limiter.refusal(services.guard.limiter.retryAfterMs(attempt), attempt)
     if (limited) return failure(limited, json, 'Too many attempts')
   }
   // Note: link previews (chat apps) may send HEAD first; it must not use up a one-time
@@ -75,13 +76,13 @@ export function remoteLogin(request: Request, caller: Caller, services: Services
   const head = request.method === 'HEAD'
   const verdict = services.loginTokens.verify(rt, { consume: !head })
   if (!verdict.ok) {
-    if (verdict.code !== 'remote_token_missing') services.rateLimit.failed(attempt)
+    if (verdict.code !== 'remote_token_missing') services.guard.limiter.failed(attempt)
     services.log.info('remote login refused', { code: verdict.code, address: caller.address })
     const f = FAILURES[verdict.code]
     return failure(new ApiError(401, verdict.code, f.message), json, f.title)
   }
   if (head) return new Response(null, { status: 302, headers: { location: '/', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } })
-  services.rateLimit.succeeded(attempt)
+  services.guard.limiter.succeeded(attempt)
   const { secret, session } = services.sessions.create({
     role: verdict.role,
     issuer: verdict.issuer,
@@ -104,9 +105,9 @@ export function remoteLogin(request: Request, caller: Caller, services: Services
 
 export function remoteLoginRoutes(services: Services) {
   return new Elysia({ name: 'api.remote-login' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     // Public by design (runbook §7.1): it only accepts valid remote token material.
-    .get('/remote-login', async ({ request }) => remoteLogin(request, await callerOf(request, services), services), { role: 'public' })
+    .get('/remote-login', async ({ request }) => remoteLogin(request, await callerOf(request, services.guard), services), { role: 'public' })
     .post('/api/remote-access/auth/login-url', async ({ body }) => noStore(await buildLoginLink(services, body.mode, { ttlMs: body.ttlMs, oneTime: body.oneTime ?? false, role: body.role })), {
       role: 'admin',
       body: model.loginUrl,

@@ -61,7 +61,7 @@ const shortLivedOf = (q: { ttlMs?: number; oneTime?: boolean; role?: 'admin' | '
 export function remoteTokenRoutes(services: Services) {
   const { loginTokens, sessions } = services
   return new Elysia({ name: 'api.remote-tokens', prefix: '/api/remote' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .post('/token/persistent/regenerate', () => {
       const { revokedSessions } = loginTokens.regeneratePersistent()
       const token = services.settings.get().remoteAccess.tokenStrategy.persistent.token

@@ -19,7 +19,7 @@ const noStore = (body: unknown, status = 200) => Response.json(body, { status, h
 export function remoteRoutes(services: Services) {
   const tunnels = services.tunnels
   return new Elysia({ name: 'api.remote', prefix: '/api/remote' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     // Returns the object, not a Response: Elysia builds that faster (this is the polled route).
     .get('/status', () => tunnels.statusNow(), { role: 'viewer' })
     // Selects the provider only; never starts anything (runbook §2.2).

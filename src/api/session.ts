@@ -7,7 +7,7 @@ import { SESSION_COOKIE } from '../tokens/sessions.ts'
 
 export function sessionRoutes(services: Services) {
   return new Elysia({ name: 'api.session', prefix: '/api/session' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .post('/logout', ({ caller, request, set }) => {
       const ended = caller.session ? services.sessions.revoke(caller.session.id) : false
       set.headers['set-cookie'] = clearCookie(SESSION_COOKIE, new URL(request.url).protocol === 'https:')

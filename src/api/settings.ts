@@ -86,7 +86,7 @@ export function updateRemoteAccess(services: Services, patch: unknown, prefix = 
 export function settingsRoutes(services: Services) {
   const summary = () => ({ remoteAccess: maskedRemoteAccess(services.settings.get().remoteAccess) })
   return new Elysia({ name: 'api.settings', prefix: '/api' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/remote/settings', () => noStore(summary()), { role: 'admin' })
     .put('/remote/settings', ({ body }) => {
       // Accept the remoteAccess block itself, or wrapped as { remoteAccess: {...} }.

@@ -18,7 +18,7 @@ const noStore = (body: unknown, status = 200) => Response.json(body, { status, h
 export function webhookRoutes(services: Services) {
   const webhooks = () => services.webhooks
   return new Elysia({ name: 'api.webhooks', prefix: '/api' })
-    .use(guardPlugin(services))
+    .use(guardPlugin(services.guard))
     .get('/webhooks', () => noStore({ webhooks: webhooks()?.list() ?? [] }), { role: 'admin' })
     .post('/webhooks/test', ({ body, caller }) => {
       const service = webhooks()

@@ -8,11 +8,12 @@ import type { Services } from '../context.ts'
 import type { Connection } from '../guard/connection.ts'
 import type { RequestContext } from '../runtime/index.ts'
 import type { Caller } from '../guard/identify.ts'
-import { callerOf, refusal } from '../guard/plugin.ts'
+import { callerOf, refusal } from '../guard/guard.ts'
 import { requestOrigin } from '../guard/same-origin.ts'
 import { ApiError } from '../errors.ts'
 import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
-import { exchangeAccessToken, isNavigation, isSecure } from '../server/token-exchange.ts'
+import { exchangeAccessToken, isNavigation } from '../guard/token-exchange.ts'
+import { isSecure } from '../guard/connection.ts'
 import type { AppEntry, AppRegistry } from './registry.ts'
 import type { HealthMonitor } from './health.ts'
 import { isoNow, type AccessLog } from './access-log.ts'
@@ -60,11 +61,11 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     if (!app || (conn.listener === 'app' && app.spec.port === undefined)) {
       return failure(request, 404, 'app_not_found', 'No such app', 'No app is served at this address any more.')
     }
-    const known = callerOf(request, services)
+    const known = callerOf(request, services.guard)
     // Awaited only when a lookup is pending: an await costs a turn of the microtask queue.
     const caller = known instanceof Promise ? await known : known
     // Wrong credentials count as guesses here as on the dashboard (the limiter answers once per request).
-    const limited = services.rateLimit.account(request, caller, conn)
+    const limited = services.guard.limiter.account(request, caller, conn)
     if (limited) return limited.toResponse()
     const tokenInQuery = hasTokenParam(search)
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
@@ -87,7 +88,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     // handshakes always, other requests when they change state (GET stays linkable).
     if (guarded) {
       const site = request.headers.get('sec-fetch-site')
-      if (!webSocketOriginAllowed(origin, self, (o) => services.origins.allows(o)) || (origin === null && site === 'cross-site')) {
+      if (!webSocketOriginAllowed(origin, self, (o) => services.guard.origins.allows(o)) || (origin === null && site === 'cross-site')) {
         return failure(request, 403, 'cross_origin_refused', 'Refused', `Refused a ${websocket ? 'WebSocket' : 'state-changing request'} from another site: open the app at this address and try again`)
       }
     }

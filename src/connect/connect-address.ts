@@ -4,7 +4,7 @@
  * non-internal IPv4; else none, and the user types the token.
  */
 import { networkInterfaces } from 'node:os'
-import { isLoopbackAddress } from '../guard/addresses.ts'
+import { isLoopbackAddress } from '../net/ip.ts'
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', ''])
 

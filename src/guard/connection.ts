@@ -28,3 +28,8 @@ export function connectionOf(request: Request): Connection | undefined {
 export function isTunnelIngress(conn: Connection): boolean {
   return conn.listener === 'tailscale-ingress' || conn.listener === 'cloudflare-ingress'
 }
+
+/** Whether the client reached latchkey over https: only a tunnel terminates TLS for latchkey. */
+export function isSecure(request: Request, conn: Connection): boolean {
+  return request.url.startsWith('https:') || (isTunnelIngress(conn) && request.headers.get('x-forwarded-proto') === 'https')
+}

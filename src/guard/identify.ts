@@ -34,23 +34,19 @@ import type { Role } from './roles.ts'
 import { maxRole } from './roles.ts'
 import type { Connection } from './connection.ts'
 import { isTunnelIngress } from './connection.ts'
-import { clientAddress, hasForwardingHeaders, hostIsLocal, isLoopbackAddress, isPrivateAddress } from './addresses.ts'
+import { clientAddress, hasForwardingHeaders, hostIsLocal } from './addresses.ts'
+import { isLoopbackAddress, isPrivateAddress } from '../net/ip.ts'
 import { matchSecret } from '../tokens/secrets.ts'
 import { SESSION_COOKIE, type SessionRecord, type SessionStore } from '../tokens/sessions.ts'
 import { readCookie } from './cookies.ts'
 import { readInternalIdentity } from './internal-identity.ts'
 import { readServeHeaders } from '../tailscale/serve-headers.ts'
+import type { TailscaleIdentity } from '../tailscale/whois.ts'
 import { requestState } from './request-state.ts'
 
 export type Via = 'loopback' | 'private-network' | 'insecure-no-auth' | 'access-token' | 'api-key' | 'session' | 'tailscale' | 'tailscale-serve' | 'internal' | 'anonymous'
 
-export interface TailscaleIdentity {
-  id: string
-  loginName: string
-  displayName: string
-  profilePicUrl: string
-  nodeName?: string
-}
+export type { TailscaleIdentity }
 
 export interface Caller {
   role: Role

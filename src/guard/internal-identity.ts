@@ -11,7 +11,7 @@ import { randomSecret, secretsEqual } from '../tokens/secrets.ts'
 import type { Role } from './roles.ts'
 import type { Connection } from './connection.ts'
 import { isTunnelIngress } from './connection.ts'
-import { isLoopbackAddress } from './addresses.ts'
+import { isLoopbackAddress } from '../net/ip.ts'
 
 export const INTERNAL_PREFIX = 'x-latchkey-'
 export const INTERNAL_AUTH_HEADER = 'x-latchkey-internal-auth'

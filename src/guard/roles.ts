@@ -1,5 +1,7 @@
 /** Roles are ordered, so "has at least this role" is a comparison. */
-export type Role = 'none' | 'viewer' | 'admin'
+import type { GrantedRole } from '../tokens/sessions.ts'
+
+export type Role = 'none' | GrantedRole
 
 /** What a route needs: a role, or `public` (anyone, even anonymous). */
 export type Need = 'public' | 'viewer' | 'admin'

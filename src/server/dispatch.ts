@@ -8,7 +8,7 @@ import type { RequestContext } from '../runtime/index.ts'
 import type { Services } from '../context.ts'
 import type { Api } from '../app.ts'
 import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
-import { callerOf, refusal } from '../guard/plugin.ts'
+import { callerOf, refusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
 import { presentedToken } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
@@ -16,7 +16,7 @@ import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
 import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
 import { corsHeaders } from '../guard/cors.ts'
-import { exchangeAccessToken, isNavigation, safeLocation } from './token-exchange.ts'
+import { exchangeAccessToken, isNavigation, safeLocation } from '../guard/token-exchange.ts'
 import { API_BODY_LIMIT } from './listeners.ts'
 
 /** Handles requests for app listeners and path-mode apps (the apps issue provides it). */
@@ -76,7 +76,7 @@ export function createDispatcher(deps: DispatchDeps) {
       // Every presented credential counts against the guess limits (issue 5), public routes
       // included: /api/whoami would otherwise confirm guesses without limit.
       if (presentedToken(request) !== null) {
-        const limited = services.rateLimit.account(request, await callerOf(request, services), conn)
+        const limited = services.guard.limiter.account(request, await callerOf(request, services.guard), conn)
         if (limited) return [limited.toResponse(), false]
       }
       return [await api.handle(request), false]
@@ -90,10 +90,10 @@ export function createDispatcher(deps: DispatchDeps) {
     if (asset && path !== '/index.html') return [assetResponse(asset, request), false]
 
     // Pages and path-mode apps need a signed-in caller; a ?token= visit signs in first.
-    const caller = await callerOf(request, services)
+    const caller = await callerOf(request, services.guard)
     const url = new URL(request.url)
     // Guessing ?token= on pages is limited like the API (issue 5): 429 before any exchange.
-    const limited = services.rateLimit.account(request, caller, conn)
+    const limited = services.guard.limiter.account(request, caller, conn)
     if (limited) {
       if (!isNavigation(request)) return [limited.toResponse(), false]
       return [htmlResponse(messagePage('Too many attempts', limited.message, dashboard?.cssHref ?? null), 429, limited.headers), true]
@@ -150,13 +150,13 @@ export function createDispatcher(deps: DispatchDeps) {
       if (fromApi && !page) {
         if (origin !== null && !res.headers.has('vary')) {
           const out = withSecurityHeaders(res, { page: false, csp })
-          for (const [k, v] of Object.entries(corsHeaders(origin, services.origins.allows(origin)))) out.headers.set(k, v)
+          for (const [k, v] of Object.entries(corsHeaders(origin, services.guard.origins.allows(origin)))) out.headers.set(k, v)
           return out
         }
         return res
       }
       const out = withSecurityHeaders(res, { page, csp })
-      if (origin !== null && !services.origins.allows(origin)) stripCors(out)
+      if (origin !== null && !services.guard.origins.allows(origin)) stripCors(out)
       return out
     }
   }

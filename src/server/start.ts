@@ -10,7 +10,7 @@ import { SettingsStore } from '../config/settings-store.ts'
 import { SessionStore } from '../tokens/sessions.ts'
 import { AccessToken } from '../tokens/access-token.ts'
 import { LoginTokens } from '../tokens/login-tokens.ts'
-import { GuessLimiter } from '../tokens/rate-limit.ts'
+import { GuessLimiter } from '../guard/guess-limiter.ts'
 import { OriginPolicy } from '../guard/origins.ts'
 import { createLogger } from '../log.ts'
 import { createApi } from '../app.ts'
@@ -26,7 +26,7 @@ import { logIdentitySetup, tailscaleWhois } from '../guard/identity-setup.ts'
 import type { Services } from '../context.ts'
 import { applyContainerMode, logContainerMode } from '../container/container-mode.ts'
 import { WebhookService } from '../webhooks/webhook-service.ts'
-import { attachEventSources } from '../webhooks/event-sources.ts'
+import { attachEventSources, emitDenied } from '../webhooks/event-sources.ts'
 
 export interface Running {
   services: Services
@@ -101,7 +101,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       const s = tunnels.manager.snapshot()
       return s.state === 'running' && s.url ? [new URL(s.url).origin] : []
     }
-    const originPolicy = (dashboardPort: number) => new OriginPolicy(config.allowedOrigins, { host: config.host, dashboardPort, live: tunnelOrigins })
+    // Bare hosts are allowed on latchkey's own dashboard and API ports, read once bound.
+    const ownPorts = () => [services.ports.dashboard, services.ports.api].filter((p) => p > 0)
     const services: Services = {
       config,
       mode,
@@ -110,19 +111,23 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       sessions,
       accessToken,
       loginTokens,
-      rateLimit: new GuessLimiter(),
-      origins: originPolicy(config.port),
       log,
       guard: {
-        insecureNoAuth: config.insecureNoAuth,
-        admins: config.admins,
-        adminAllowLocalhost: config.adminAllowLocalhost,
-        trustedProxies: config.trustedProxies,
-        trustServeHeaders: config.trustServeHeaders,
-        apiKey: config.apiKey,
-        accessToken: () => accessToken.value,
-        sessions,
-        whois: tailscaleWhois(config, log),
+        options: {
+          insecureNoAuth: config.insecureNoAuth,
+          admins: config.admins,
+          adminAllowLocalhost: config.adminAllowLocalhost,
+          trustedProxies: config.trustedProxies,
+          trustServeHeaders: config.trustServeHeaders,
+          apiKey: config.apiKey,
+          accessToken: () => accessToken.value,
+          sessions,
+          whois: tailscaleWhois(config, log),
+        },
+        limiter: new GuessLimiter(),
+        origins: new OriginPolicy(config.allowedOrigins, { host: config.host, ports: ownPorts, live: tunnelOrigins }),
+        log,
+        onDenied: (request, caller, message) => emitDenied(webhooks, request, caller, message),
       },
       tunnels,
       webhooks,
@@ -147,7 +152,6 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       tailscaleIngress: listeners.tailscaleIngress.port,
       cloudflareIngress: listeners.cloudflareIngress.port,
     }
-    if (config.port === 0 && listeners.dashboard) services.origins = originPolicy(services.ports.dashboard)
     await apps.start()
     writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))

@@ -4,9 +4,17 @@
  * Unknown peers (404), tagged nodes (§4.3), a daemon that is down, slow or refuses: all
  * "no identity" (null), never an exception.
  */
-import type { TailscaleIdentity } from '../guard/identify.ts'
-import { isLoopbackAddress } from '../guard/addresses.ts'
+import { isLoopbackAddress } from '../net/ip.ts'
 import { LocalApiError, type LocalApiClient } from './localapi-client.ts'
+
+/** A person on the tailnet, as WhoIs names them (tagged nodes are not people: facts §4.3). */
+export interface TailscaleIdentity {
+  id: string
+  loginName: string
+  displayName: string
+  profilePicUrl: string
+  nodeName?: string
+}
 
 export interface WhoisOptions {
   client: LocalApiClient

@@ -12,13 +12,13 @@
  */
 import type { SettingsStore } from '../config/settings-store.ts'
 import type { Settings } from '../config/settings-schema.ts'
-import type { Role } from '../guard/roles.ts'
 import { BadRequestError, ConflictError } from '../errors.ts'
 import { hashSecret, randomSecret, secretsEqual } from './secrets.ts'
 import { BoundedMap } from './bounded-map.ts'
+import type { GrantedRole } from './sessions.ts'
 
 export type TokenType = 'persistent' | 'short-lived'
-export type LoginRole = Exclude<Role, 'none'>
+export type LoginRole = GrantedRole
 export type LoginFailure = 'remote_token_missing' | 'remote_token_expired' | 'remote_token_invalid'
 
 export interface ShortLivedRequest {

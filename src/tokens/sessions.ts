@@ -7,16 +7,18 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomSecret, hashSecret } from './secrets.ts'
 import { writeFileAtomic } from '../config/atomic-write.ts'
-import type { Role } from '../guard/roles.ts'
 
 export const SESSION_COOKIE = 'latchkey_session'
+
+/** The roles a credential can grant (the guard adds `none` for no identity). */
+export type GrantedRole = 'admin' | 'viewer'
 
 export interface SessionRecord {
   /** Public id used in the device list and DELETE /api/remote/sessions/:id (not a secret). */
   id: string
   /** SHA-256 of the cookie secret. */
   hash: string
-  role: Exclude<Role, 'none'>
+  role: GrantedRole
   /** Which credential issued it, e.g. "access-token:1a2b3c4d" or "persistent:…" or "short-lived:…". */
   issuer: string
   userAgent: string
@@ -28,7 +30,7 @@ export interface SessionRecord {
 }
 
 export interface NewSession {
-  role: Exclude<Role, 'none'>
+  role: GrantedRole
   issuer: string
   userAgent: string
   maxAgeMs: number

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createPeer, type Peer, type PeerRequest, type PeerResponse } from '../helpers/netns.ts'
 import { startLatchkey, tempDir, type Latchkey } from '../helpers/latchkey.ts'
 import { startFakeLocalApi, type FakeLocalApi } from '../fakes/localapi.ts'
-import { PER_CLIENT } from '../../src/tokens/rate-limit.ts'
+import { PER_CLIENT } from '../../src/guard/guess-limiter.ts'
 
 const API_KEY = 'security-suite-api-key-0123456789abcdef'
 const ADMIN_ID = 12345

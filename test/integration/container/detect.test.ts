@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { tempDir } from '../../helpers/latchkey.ts'
 import { detectContainer } from '../../../src/container/detect.ts'
-import { isPrivateAddress } from '../../../src/guard/addresses.ts'
+import { isPrivateAddress } from '../../../src/net/ip.ts'
 
 function rootWith(files: Record<string, string>): string {
   const root = tempDir('lk-root-')

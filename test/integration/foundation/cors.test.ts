@@ -12,11 +12,20 @@ beforeAll(async () => {
 afterAll(() => lk?.stop())
 
 describe('CORS', () => {
-  it('gives an allowed hostname origin credentials and its exact origin', async () => {
-    const res = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin: 'http://laptop.tailnet.ts.net:3000' } })
-    expect(res.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
-    expect(res.headers.get('access-control-allow-credentials')).toBe('true')
-    expect(res.headers.get('vary')).toContain('Origin')
+  it('gives an allowed hostname, on latchkey\'s own ports, credentials and its exact origin', async () => {
+    for (const port of [lk.dashboardPort, lk.apiPort]) {
+      const res = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin: `http://laptop.tailnet.ts.net:${port}` } })
+      expect(res.headers.get('access-control-allow-origin')).toBe(`http://laptop.tailnet.ts.net:${port}`)
+      expect(res.headers.get('access-control-allow-credentials')).toBe('true')
+      expect(res.headers.get('vary')).toContain('Origin')
+    }
+  })
+
+  it('refuses an allowed hostname on any other port: a port is its own origin', async () => {
+    for (const origin of ['http://laptop.tailnet.ts.net:3999', 'http://laptop.tailnet.ts.net', 'https://laptop.tailnet.ts.net', `http://localhost:${lk.dashboardPort + 1}`]) {
+      const res = await curlFrom(null, lk.url('/api/health', 'api'), { headers: { origin } })
+      expect([origin, corsHeaders(res.headers)]).toEqual([origin, []])
+    }
   })
 
   it('matches a full-origin entry exactly, port included', async () => {
@@ -41,10 +50,10 @@ describe('CORS', () => {
   it('answers an allowed preflight with methods, headers and credentials', async () => {
     const res = await curlFrom(null, lk.url('/api/session/logout', 'api'), {
       method: 'OPTIONS',
-      headers: { origin: 'http://laptop.tailnet.ts.net:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: { origin: `http://laptop.tailnet.ts.net:${lk.dashboardPort}`, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     })
     expect(res.status).toBe(204)
-    expect(res.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    expect(res.headers.get('access-control-allow-origin')).toBe(`http://laptop.tailnet.ts.net:${lk.dashboardPort}`)
     expect(res.headers.get('access-control-allow-methods')).toContain('POST')
     expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type')
     expect(res.headers.get('access-control-allow-credentials')).toBe('true')
@@ -60,16 +69,17 @@ describe('CORS', () => {
 
   it('lets an allowed page read refusals too: a 401 and a 429 carry its CORS headers', async () => {
     // X-Forwarded-For makes the loopback request remote (no exemption), so the guard answers.
-    const headers = { origin: 'http://laptop.tailnet.ts.net:3000', 'x-forwarded-for': '203.0.113.7' }
+    const allowed = `http://laptop.tailnet.ts.net:${lk.dashboardPort}`
+    const headers = { origin: allowed, 'x-forwarded-for': '203.0.113.7' }
     const refused = await curlFrom(null, lk.url('/api/access', 'api'), { headers })
     expect(refused.status).toBe(401)
-    expect(refused.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    expect(refused.headers.get('access-control-allow-origin')).toBe(allowed)
     let last = refused
     for (let i = 0; i < 12 && last.status !== 429; i++) {
       last = await curlFrom(null, lk.url('/api/access', 'api'), { headers: { ...headers, authorization: 'Bearer wrong-guess-0123456789' } })
     }
     expect(last.status).toBe(429)
-    expect(last.headers.get('access-control-allow-origin')).toBe('http://laptop.tailnet.ts.net:3000')
+    expect(last.headers.get('access-control-allow-origin')).toBe(allowed)
     expect(last.headers.get('access-control-expose-headers')).toContain('Retry-After')
     const foreign = await curlFrom(null, lk.url('/api/access', 'api'), { headers: { ...headers, origin: 'http://evil.example', authorization: 'Bearer wrong-guess-0123456789' } })
     expect(foreign.status).toBe(429)
@@ -79,8 +89,11 @@ describe('CORS', () => {
   it('adds a concrete --host to the allowlist automatically', async () => {
     const other = await startLatchkey({ args: ['--host', '127.0.0.2'] })
     try {
-      const res = await curlFrom(null, `http://127.0.0.2:${other.apiPort}/api/health`, { headers: { origin: 'http://127.0.0.2:3000' } })
-      expect(res.headers.get('access-control-allow-origin')).toBe('http://127.0.0.2:3000')
+      const origin = `http://127.0.0.2:${other.dashboardPort}`
+      const res = await curlFrom(null, `http://127.0.0.2:${other.apiPort}/api/health`, { headers: { origin } })
+      expect(res.headers.get('access-control-allow-origin')).toBe(origin)
+      const elsewhere = await curlFrom(null, `http://127.0.0.2:${other.apiPort}/api/health`, { headers: { origin: 'http://127.0.0.2:3999' } })
+      expect(corsHeaders(elsewhere.headers)).toEqual([])
     } finally {
       await other.stop()
     }

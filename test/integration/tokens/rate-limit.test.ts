@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createPeer, curlFrom, type Peer } from '../../helpers/netns.ts'
 import { startLatchkey, type Latchkey } from '../../helpers/latchkey.ts'
-import { PER_CLIENT, PER_INGRESS } from '../../../src/tokens/rate-limit.ts'
+import { PER_CLIENT, PER_INGRESS } from '../../../src/guard/guess-limiter.ts'
 import { cloudflareIngressPort, local, post, tailscaleIngressPort } from './lib.ts'
 
 let guesser: Peer

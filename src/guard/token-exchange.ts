@@ -3,12 +3,18 @@
  * same path without the token, so the secret never stays in the address bar, history or
  * Referer (DESIGN.md, "Sessions, not tokens").
  */
-import type { Services } from '../context.ts'
-import type { Caller } from '../guard/identify.ts'
-import type { Connection } from '../guard/connection.ts'
-import { isTunnelIngress } from '../guard/connection.ts'
-import { sessionCookie } from '../guard/cookies.ts'
-import { SESSION_COOKIE } from '../tokens/sessions.ts'
+import type { Logger } from '../log.ts'
+import type { Caller } from './identify.ts'
+import { isSecure, type Connection } from './connection.ts'
+import { sessionCookie } from './cookies.ts'
+import { SESSION_COOKIE, type SessionStore } from '../tokens/sessions.ts'
+
+/** What an exchange needs: where sessions live, which token issues them, a log. */
+export interface ExchangeDeps {
+  sessions: SessionStore
+  accessToken: { readonly issuer: string; readonly fixed: boolean }
+  log: Pick<Logger, 'info'>
+}
 
 const SESSION_DAYS = 30
 
@@ -32,21 +38,16 @@ export function safeLocation(url: URL, drop: readonly string[]): string {
   return path + (query ? `?${query}` : '')
 }
 
-/** Whether cookies for this request should be marked Secure (https through a tunnel). */
-export function isSecure(request: Request, conn: Connection): boolean {
-  return new URL(request.url).protocol === 'https:' || (isTunnelIngress(conn) && request.headers.get('x-forwarded-proto') === 'https')
-}
-
 /** Issue a session for a caller who proved the access token, and redirect without it. */
-export function exchangeAccessToken(request: Request, conn: Connection, caller: Caller, services: Services): Response {
-  const { secret, session } = services.sessions.create({
+export function exchangeAccessToken(request: Request, conn: Connection, caller: Caller, deps: ExchangeDeps): Response {
+  const { secret, session } = deps.sessions.create({
     role: 'admin',
-    issuer: services.accessToken.issuer,
+    issuer: deps.accessToken.issuer,
     userAgent: request.headers.get('user-agent') ?? '',
     maxAgeMs: SESSION_DAYS * 86400000,
-    durable: services.accessToken.fixed,
+    durable: deps.accessToken.fixed,
   })
-  services.log.info('device signed in', { via: 'access-token', session: session.id, address: caller.address })
+  deps.log.info('device signed in', { via: 'access-token', session: session.id, address: caller.address })
   return new Response(null, {
     status: 302,
     headers: {

@@ -12,11 +12,11 @@
  * at: a right guess gets the same 429 as a wrong one.
  */
 import { ApiError } from '../errors.ts'
-import type { Caller } from '../guard/identify.ts'
-import { presentedToken } from '../guard/identify.ts'
-import { isTunnelIngress, type Connection } from '../guard/connection.ts'
-import { requestState } from '../guard/request-state.ts'
-import { BoundedMap } from './bounded-map.ts'
+import type { Caller } from './identify.ts'
+import { presentedToken } from './identify.ts'
+import { isTunnelIngress, type Connection } from './connection.ts'
+import { requestState } from './request-state.ts'
+import { BoundedMap } from '../tokens/bounded-map.ts'
 
 export interface Budget {
   /** Failed attempts allowed per window. */

@@ -1,6 +1,6 @@
 /** GuessLimiter: failed-credential budgets per client and per tunnel ingress, injected clock. */
 import { describe, expect, it } from 'bun:test'
-import { GuessLimiter, MAX_TRACKED, PER_CLIENT, PER_INGRESS, clientKey, type Attempt } from '../../../src/tokens/rate-limit.ts'
+import { GuessLimiter, MAX_TRACKED, PER_CLIENT, PER_INGRESS, clientKey, type Attempt } from '../../../src/guard/guess-limiter.ts'
 import { BoundedMap } from '../../../src/tokens/bounded-map.ts'
 import type { Caller } from '../../../src/guard/identify.ts'
 import type { Connection } from '../../../src/guard/connection.ts'

@@ -1,0 +1,104 @@
+/**
+ * The guard of one latchkey: the narrow set of things every decision needs (the identity
+ * options, the guess limiter, the origin policy, a log and a refusal callback), and the
+ * three calls the listeners and routes make: callerOf(), refusal() and admit().
+ */
+import type { Logger } from '../log.ts'
+import { ApiError } from '../errors.ts'
+import { connectionOf } from './connection.ts'
+import { requestState } from './request-state.ts'
+import { identify, type Caller, type GuardOptions } from './identify.ts'
+import { atLeast, type Need } from './roles.ts'
+import { checkStateChange, checkRevealingGet } from './same-origin.ts'
+import type { GuessLimiter } from './guess-limiter.ts'
+import type { OriginPolicy } from './origins.ts'
+
+export interface Guard {
+  options: GuardOptions
+  limiter: GuessLimiter
+  origins: OriginPolicy
+  log: Pick<Logger, 'debug' | 'info' | 'warn'>
+  /** Told of each of the guard's own 403s (webhooks send admin.denied); never of cross-site refusals. */
+  onDenied(request: Request, caller: Caller, message: string): void
+}
+
+/**
+ * identify() once per request (the dispatcher may already have asked). A value when the
+ * answer is at hand, a promise only while a Tailscale lookup is waited for.
+ */
+export function callerOf(request: Request, guard: Guard): Caller | Promise<Caller> {
+  const state = requestState(request)
+  if (state.caller) return state.caller
+  if (!state.conn) throw new Error('request did not come through a latchkey listener')
+  const caller = identify(request, state.conn, guard.options)
+  if (caller instanceof Promise) return caller.then((c) => (state.caller = c))
+  return (state.caller = caller)
+}
+
+/** 401 for no identity, 403 for too low a role; null when `need` is met. */
+export function refusal(caller: Caller, need: Need): ApiError | null {
+  if (need === 'public') return null
+  // A caller latchkey recognised and refused (the local user under an allowlist, a forged
+  // internal header) is told why with a 403, not asked to authenticate again.
+  if (caller.role === 'none' && caller.denied && caller.reason) return new ApiError(403, 'forbidden', caller.reason)
+  if (caller.role === 'none') {
+    const how = caller.reason ?? 'send Authorization: Bearer <token>, or open the connect link from the dashboard'
+    return new ApiError(401, 'unauthorized', `Authentication required: ${how}`, undefined, { 'www-authenticate': 'Bearer realm="latchkey"' })
+  }
+  if (!atLeast(caller.role, need)) {
+    return new ApiError(403, 'forbidden', caller.reason ?? 'This action needs the admin role: sign in with an admin link, the access token or an API key')
+  }
+  return null
+}
+
+/** Log fields for a refusal: who (as identified), what was asked, why; no credentials. */
+export function refusedFields(request: Request, caller: Caller, refused: ApiError): Record<string, unknown> {
+  return {
+    status: refused.status,
+    method: request.method,
+    path: new URL(request.url).pathname,
+    via: caller.via,
+    role: caller.role,
+    address: caller.address,
+    tailscaleId: caller.tailscale?.id || undefined,
+    login: caller.tailscale?.loginName || undefined,
+    reason: refused.message,
+  }
+}
+
+/**
+ * Admit the request for a route, or throw the refusal. Runs once per request, however many
+ * hooks ask.
+ */
+export function admit(request: Request, need: Need, guard: Guard): void | Promise<void> {
+  if (requestState(request).admitted) return
+  const caller = callerOf(request, guard)
+  if (caller instanceof Promise) return caller.then((c) => decide(request, need, guard, c))
+  decide(request, need, guard, caller)
+}
+
+function decide(request: Request, need: Need, guard: Guard, caller: Caller): void {
+  // Wrong guesses over budget are refused first (429); a valid credential never is.
+  const limited = guard.limiter.account(request, caller, connectionOf(request)!)
+  const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, guard.origins)
+  if (refused) refuse(request, caller, refused, guard)
+  requestState(request).admitted = caller
+}
+
+/**
+ * For a GET that mints or reveals a secret (a login link, a QR code): refused when another
+ * site asks, loopback included (same-origin.ts). Runs after admit().
+ */
+export function admitReveal(request: Request, guard: Guard): void {
+  const refused = checkRevealingGet(request, guard.origins)
+  if (refused) refuse(request, requestState(request).admitted!, refused, guard)
+}
+
+function refuse(request: Request, caller: Caller, refused: ApiError, guard: Guard): never {
+  // Admin-allowlist reference: a refused action is logged at warn with the caller's
+  // identity, so an operator can find the ID to add. Never a secret: no query, no token.
+  if (refused.status === 403) guard.log.warn('refused', refusedFields(request, caller, refused))
+  else guard.log.debug('refused', refusedFields(request, caller, refused))
+  if (refused.status === 403 && refused.code === 'forbidden') guard.onDenied(request, caller, refused.message)
+  throw refused
+}
