@@ -12,13 +12,10 @@ import type { Caller } from '../guard/identify.ts'
 import { guardPlugin } from '../guard/plugin.ts'
 import { callerOf } from '../guard/guard.ts'
 import { connectionOf } from '../guard/connection.ts'
-import { sessionCookie } from '../guard/cookies.ts'
 import { ApiError } from '../errors.ts'
 import { buildLoginLink } from '../connect/login-url.ts'
 import { htmlResponse, messagePage } from '../dashboard/pages.ts'
-import { isSecure } from '../guard/connection.ts'
-import { attemptOf } from '../guard/guess-limiter.ts'
-import { SESSION_COOKIE } from '../tokens/sessions.ts'
+import { exchangeLoginToken } from '../guard/token-exchange.ts'
 import type { LoginFailure } from '../tokens/login-tokens.ts'
 import { model as tokenModel, noStore } from './remote-tokens.ts'
 
@@ -63,44 +60,22 @@ function failure(err: ApiError, json: boolean, title: string): Response {
 
 /** Handle one `/remote-login` visit (see the module comment). */
 export function remoteLogin(request: Request, caller: Caller, services: Services): Response {
-  const conn = connectionOf(request)!
   const rt = new URL(request.url).searchParams.get('rt')
   const json = wantsJson(request)
-  const attempt = attemptOf(caller, conn)
-  if (rt) {
-    const limited = services.guard.limiter.refusal(services.guard.limiter.retryAfterMs(attempt), attempt)
-    if (limited) return failure(limited, json, 'Too many attempts')
+  const result = exchangeLoginToken(request, connectionOf(request)!, caller, rt, { ...services, limiter: services.guard.limiter })
+  if (!result.ok) {
+    if ('limited' in result) return failure(result.limited, json, 'Too many attempts')
+    const f = FAILURES[result.code]
+    return failure(new ApiError(401, result.code, f.message), json, f.title)
   }
-  // Note: link previews (chat apps) may send HEAD first; it must not use up a one-time
-  // link or sign anything in, so HEAD only checks the token.
-  const head = request.method === 'HEAD'
-  const verdict = services.loginTokens.verify(rt, { consume: !head })
-  if (!verdict.ok) {
-    if (verdict.code !== 'remote_token_missing') services.guard.limiter.failed(attempt)
-    services.log.info('remote login refused', { code: verdict.code, address: caller.address })
-    const f = FAILURES[verdict.code]
-    return failure(new ApiError(401, verdict.code, f.message), json, f.title)
+  const headers: Record<string, string> = {
+    // A fixed path: nothing from the request (and so no token) reaches the Location.
+    location: '/',
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
   }
-  if (head) return new Response(null, { status: 302, headers: { location: '/', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } })
-  services.guard.limiter.succeeded(attempt)
-  const { secret, session } = services.sessions.create({
-    role: verdict.role,
-    issuer: verdict.issuer,
-    userAgent: request.headers.get('user-agent') ?? '',
-    maxAgeMs: verdict.sessionMaxAgeMs,
-    durable: verdict.durable,
-  })
-  services.log.info('device signed in', { via: verdict.tokenType, role: verdict.role, session: session.id, address: caller.address })
-  return new Response(null, {
-    status: 302,
-    headers: {
-      // A fixed path: nothing from the request (and so no token) reaches the Location.
-      location: '/',
-      'set-cookie': sessionCookie(SESSION_COOKIE, secret, { secure: isSecure(request, conn), maxAgeSec: Math.floor(verdict.sessionMaxAgeMs / 1000) }),
-      'cache-control': 'no-store',
-      'referrer-policy': 'no-referrer',
-    },
-  })
+  if (result.setCookie) headers['set-cookie'] = result.setCookie
+  return new Response(null, { status: 302, headers })
 }
 
 export function remoteLoginRoutes(services: Services) {

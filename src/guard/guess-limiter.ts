@@ -1,22 +1,25 @@
 /**
- * Limits on guessing (issue 5, "Guessing"): failed credential attempts are counted per
- * client address (10 a minute, then 429 with Retry-After); a success resets the client's
- * count; the local user (loopback per the guard) is never counted or locked out.
+ * Limits on guessing: wrong credentials are counted per client address (10 a minute, then
+ * 429 with Retry-After); the local user (loopback per the guard) is never counted.
  *
  * Tunnel traffic arrives from 127.0.0.1 but is not local: it is counted by the client
  * address the tunnel reports (Cf-Connecting-Ip, X-Forwarded-For; see clientAddress()) and
  * also against one budget for the whole ingress, because any local process can reach the
  * ingress port and claim a fresh address on every request.
  *
- * While a client (or its ingress) is over budget, no presented credential is even looked
- * at: a right guess gets the same 429 as a wrong one.
+ * The limits slow wrong guesses only. A valid credential is always checked and admitted,
+ * even from a client or through a tunnel that is over budget: otherwise a few guessers
+ * behind one tunnel would lock every real user of it out. A success never resets a
+ * client's count either, so a valid low-privilege link cannot buy more guesses at the
+ * access token. What counts as a guess is identify()'s call (`failedCredential`): a
+ * latchkey credential that matched nothing, on a request nothing else admitted.
  */
 import { ApiError } from '../errors.ts'
 import type { Caller } from './identify.ts'
-import { presentedToken } from './identify.ts'
 import { isTunnelIngress, type Connection } from './connection.ts'
 import { requestState } from './request-state.ts'
 import { BoundedMap } from '../tokens/bounded-map.ts'
+import { clientKey } from '../net/ip.ts'
 
 export interface Budget {
   /** Failed attempts allowed per window. */
@@ -78,21 +81,6 @@ class Windows {
   }
 }
 
-/**
- * The key an address is counted under: IPv4 as is, IPv6 by its /64, since one host
- * usually holds a whole /64 and could otherwise take a fresh address for every guess.
- */
-export function clientKey(address: string): string {
-  if (!address.includes(':')) return address // IPv4: the common case, kept cheap (every request)
-  const a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '')
-  if (!a.includes(':') || a.startsWith('::ffff:')) return a.replace(/^::ffff:/, '')
-  const [left, right = ''] = a.split('::')
-  const head = left ? left.split(':') : []
-  const tail = a.includes('::') ? (right ? right.split(':') : []) : []
-  const groups = [...head, ...Array(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail]
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64'
-}
-
 export class GuessLimiter {
   #clients: Windows
   #ingress: Windows
@@ -120,11 +108,6 @@ export class GuessLimiter {
     if (a.ingress) this.#ingress.hit(a.ingress, now)
   }
 
-  /** A right credential resets the client's count (not the ingress budget: it is shared). */
-  succeeded(a: Attempt): void {
-    this.#clients.clear(clientKey(a.address))
-  }
-
   /** The 429 for a wait of `waitMs` (from retryAfterMs), or null when there is none. */
   refusal(waitMs: number, a: Attempt): ApiError | null {
     if (waitMs <= 0) return null
@@ -138,18 +121,17 @@ export class GuessLimiter {
   }
 
   /**
-   * The guard's one call, after identify(): a 429 when the caller presented a credential
-   * while over budget; otherwise records the outcome and returns null. Once per request.
+   * The guard's one call, after identify(): a wrong guess is counted, or refused with a 429
+   * once over budget; anything else passes. Once per request.
    */
   account(request: Request, caller: Caller, conn: Connection): ApiError | null {
     const state = requestState(request)
     if (state.accounted !== undefined) return state.accounted
     let result: ApiError | null = null
-    if (!caller.local && presentedToken(request) !== null) {
+    if (caller.failedCredential && !caller.local) {
       const a = attemptOf(caller, conn)
       result = this.refusal(this.retryAfterMs(a), a)
-      if (!result && caller.failedCredential) this.failed(a)
-      else if (!result && (caller.via === 'access-token' || caller.via === 'api-key')) this.succeeded(a)
+      if (!result) this.failed(a)
     }
     state.accounted = result
     return result

@@ -1,13 +1,18 @@
 /**
- * A browser visit with `?token=` is exchanged for a session cookie and redirected to the
- * same path without the token, so the secret never stays in the address bar, history or
- * Referer (DESIGN.md, "Sessions, not tokens").
+ * Credentials exchanged for a session cookie (DESIGN.md, "Sessions, not tokens"): a browser
+ * visit with `?token=` (the access token), and `/remote-login?rt=` (a login token, runbook
+ * §4.3). The answer redirects to a path without the secret, so it never stays in the
+ * address bar, history or Referer. A valid credential always signs in, whatever the guess
+ * limiter says; a wrong login token counts as a guess.
  */
 import type { Logger } from '../log.ts'
 import type { Caller } from './identify.ts'
 import { isSecure, type Connection } from './connection.ts'
 import { sessionCookie } from './cookies.ts'
 import { SESSION_COOKIE, type SessionStore } from '../tokens/sessions.ts'
+import type { LoginFailure, LoginTokens } from '../tokens/login-tokens.ts'
+import type { ApiError } from '../errors.ts'
+import { attemptOf, type GuessLimiter } from './guess-limiter.ts'
 
 /** What an exchange needs: where sessions live, which token issues them, a log. */
 export interface ExchangeDeps {
@@ -57,4 +62,47 @@ export function exchangeAccessToken(request: Request, conn: Connection, caller: 
       'referrer-policy': 'no-referrer',
     },
   })
+}
+
+export interface LoginExchangeDeps extends ExchangeDeps {
+  loginTokens: LoginTokens
+  limiter: GuessLimiter
+}
+
+export type LoginExchange =
+  | { ok: true; role: 'admin' | 'viewer'; tokenType: string; sessionId: string | null; setCookie: string | null }
+  | { ok: false; code: LoginFailure }
+  | { ok: false; limited: ApiError }
+
+/**
+ * Check an `rt` login token and sign the device in. The token is checked first, always: a
+ * valid one signs in even while this client or its tunnel is over the guess budget (the
+ * budget slows wrong guesses only), and never resets the count of a client that keeps
+ * guessing. A wrong one is counted, and answered 429 once over budget. HEAD (link previews)
+ * only checks the token: it signs nothing in and does not use up a one-time link.
+ */
+export function exchangeLoginToken(request: Request, conn: Connection, caller: Caller, rt: string | null, deps: LoginExchangeDeps): LoginExchange {
+  const head = request.method === 'HEAD'
+  const verdict = deps.loginTokens.verify(rt, { consume: !head })
+  if (!verdict.ok) {
+    if (verdict.code !== 'remote_token_missing') {
+      const attempt = attemptOf(caller, conn)
+      const limited = deps.limiter.refusal(deps.limiter.retryAfterMs(attempt), attempt)
+      if (limited) return { ok: false, limited }
+      deps.limiter.failed(attempt)
+    }
+    deps.log.info('remote login refused', { code: verdict.code, address: caller.address })
+    return { ok: false, code: verdict.code }
+  }
+  if (head) return { ok: true, role: verdict.role, tokenType: verdict.tokenType, sessionId: null, setCookie: null }
+  const { secret, session } = deps.sessions.create({
+    role: verdict.role,
+    issuer: verdict.issuer,
+    userAgent: request.headers.get('user-agent') ?? '',
+    maxAgeMs: verdict.sessionMaxAgeMs,
+    durable: verdict.durable,
+  })
+  deps.log.info('device signed in', { via: verdict.tokenType, role: verdict.role, session: session.id, address: caller.address })
+  const setCookie = sessionCookie(SESSION_COOKIE, secret, { secure: isSecure(request, conn), maxAgeSec: Math.floor(verdict.sessionMaxAgeMs / 1000) })
+  return { ok: true, role: verdict.role, tokenType: verdict.tokenType, sessionId: session.id, setCookie }
 }

@@ -32,3 +32,19 @@ export function isTailnetAddress(address: string): boolean {
   if (m) return Number(m[1]) >= 64 && Number(m[1]) <= 127
   return a.startsWith('fd7a:115c:a1e0:')
 }
+
+/**
+ * The key a client address is counted under (guess limits, devices per address): IPv4 as
+ * is, IPv6 by its /64, since one host usually holds a whole /64 and could otherwise take a
+ * fresh address for every guess.
+ */
+export function clientKey(address: string): string {
+  if (!address.includes(':')) return address // IPv4: the common case, kept cheap (every request)
+  const a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '')
+  if (!a.includes(':') || a.startsWith('::ffff:')) return a.replace(/^::ffff:/, '')
+  const [left, right = ''] = a.split('::')
+  const head = left ? left.split(':') : []
+  const tail = a.includes('::') ? (right ? right.split(':') : []) : []
+  const groups = [...head, ...Array(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail]
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64'
+}
