@@ -2,7 +2,8 @@
  * "Connect a device" (token-guard reference): the QR code and link with the access token for
  * the current best address, shown to the local user only (GET /api/connect, admin).
  */
-import { api, apiUrl } from './api.ts'
+import { api } from './api.ts'
+import { showQr } from './qr-image.ts'
 import { $, secretField } from './dom.ts'
 
 interface Connect {
@@ -27,6 +28,8 @@ export async function renderConnect(): Promise<void> {
   const img = $<HTMLImageElement>('[data-connect-qr-img]')
   if (img.dataset.for !== info.url) {
     img.dataset.for = info.url
-    img.src = apiUrl(`/api/connect/qr.svg?v=${Date.now()}`)
+    // Drawn here from the link itself: an <img> of /api/connect/qr.svg would be a request the
+    // API refuses when the dashboard and the API are on different ports (same-site, no Origin).
+    await showQr(img, info.url)
   }
 }

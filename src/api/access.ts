@@ -19,11 +19,12 @@ export function accessRoutes(services: Services) {
   return new Elysia({ name: 'api.access', prefix: '/api' })
     .use(guardPlugin(services.guard))
     .get('/access', () => describeAccess(services), { role: 'viewer' })
-    .get('/connect', ({ caller }) => connectInfo(services, caller.local), { role: 'admin' })
+    // These reveal the access token: never to another site (`reveals`), loopback included.
+    .get('/connect', ({ caller }) => connectInfo(services, caller.local), { role: 'admin', reveals: true })
     .get('/connect/qr.svg', async ({ caller }) => new Response(await qrSvg(linkFor(caller.local)), {
       headers: { 'content-type': 'image/svg+xml', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
-    }), { role: 'admin' })
+    }), { role: 'admin', reveals: true })
     .get('/connect/qr.png', async ({ caller }) => new Response(await qrPng(linkFor(caller.local)), {
       headers: { 'content-type': 'image/png', 'cache-control': 'no-store' },
-    }), { role: 'admin' })
+    }), { role: 'admin', reveals: true })
 }

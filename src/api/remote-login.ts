@@ -62,7 +62,7 @@ function failure(err: ApiError, json: boolean, title: string): Response {
 export function remoteLogin(request: Request, caller: Caller, services: Services): Response {
   const rt = new URL(request.url).searchParams.get('rt')
   const json = wantsJson(request)
-  const result = exchangeLoginToken(request, connectionOf(request)!, caller, rt, { ...services, limiter: services.guard.limiter })
+  const result = exchangeLoginToken(request, connectionOf(request)!, caller, rt, services)
   if (!result.ok) {
     if ('limited' in result) return failure(result.limited, json, 'Too many attempts')
     const f = FAILURES[result.code]

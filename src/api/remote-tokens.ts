@@ -1,7 +1,8 @@
 /**
  * /api/remote/*: login tokens, login URLs and QR payloads (runbook §5, §6), and the device
  * list (issue 5, "Devices"). Everything here is admin-only, except signing out your own
- * device. Responses carrying a token are never cached.
+ * device. Responses carrying a token are never cached, and the GETs that mint one never
+ * answer another site (`reveals`).
  */
 import { Elysia, t } from 'elysia'
 import type { Services } from '../context.ts'
@@ -84,6 +85,7 @@ export function remoteTokenRoutes(services: Services) {
     }, { role: 'admin', body: model.generate })
     .get('/url', async ({ query }) => noStore(await buildLoginLink(services, query.tokenType ?? 'short-lived', shortLivedOf(query, false))), {
       role: 'admin',
+      reveals: true,
       query: model.link,
     })
     // QR codes are shown on screens and photographed: short-lived ones are one-time by default.
@@ -93,7 +95,7 @@ export function remoteTokenRoutes(services: Services) {
       if (query.format === 'image/svg') return new Response(await qrSvg(link.url), { headers: { 'content-type': 'image/svg+xml', ...headers } })
       if (query.format === 'image/png') return new Response((await qrPng(link.url)) as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'image/png', ...headers } })
       return noStore(link)
-    }, { role: 'admin', query: model.qr })
+    }, { role: 'admin', reveals: true, query: model.qr })
     .get('/sessions', ({ caller }) => noStore({ sessions: sessions.list().map((s) => describeSession(s, caller.session?.id)) }), { role: 'admin' })
     // A viewer may sign out its own device; other devices need an admin.
     .delete('/sessions/:id', ({ params, caller }) => {

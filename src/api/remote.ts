@@ -37,6 +37,7 @@ export function remoteRoutes(services: Services) {
       return noStore(await tunnels.status())
     }, { role: 'admin' })
     .post('/tunnel/kill-external', async () => noStore({ ...(await tunnels.killExternal()), status: await tunnels.status() }), { role: 'admin' })
-    .get('/providers/cloudflare/detect', async () => noStore(await tunnels.detectCloudflared()), { role: 'admin' })
+    // Runs cloudflared: a side effect another site must not trigger.
+    .get('/providers/cloudflare/detect', async () => noStore(await tunnels.detectCloudflared()), { role: 'admin', reveals: true })
     .post('/providers/cloudflare/install', async () => noStore(await tunnels.installCloudflared()), { role: 'admin' })
 }

@@ -7,12 +7,12 @@ import type { AppHandler } from '../server/dispatch.ts'
 import type { Services } from '../context.ts'
 import type { Connection } from '../guard/connection.ts'
 import type { RequestContext } from '../runtime/index.ts'
-import type { Caller } from '../guard/identify.ts'
+import { presented, type Caller } from '../guard/identify.ts'
 import { callerOf, refusal } from '../guard/guard.ts'
 import { requestOrigin } from '../guard/same-origin.ts'
 import { ApiError } from '../errors.ts'
-import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
-import { exchangeAccessToken, isNavigation } from '../guard/token-exchange.ts'
+import { htmlResponse, messagePage, signInRefused, tokenPage } from '../dashboard/pages.ts'
+import { exchangeAccessToken, isNavigation, signInWithForm } from '../guard/token-exchange.ts'
 import { isSecure } from '../guard/connection.ts'
 import type { AppEntry, AppRegistry } from './registry.ts'
 import type { HealthMonitor } from './health.ts'
@@ -67,11 +67,15 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     // Wrong credentials count as guesses here as on the dashboard (the limiter answers once per request).
     const limited = services.guard.limiter.account(request, caller, conn)
     if (limited) return limited.toResponse()
-    const tokenInQuery = hasTokenParam(search)
+    const secrets = latchkeySecrets(services)
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
-    if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && tokenInQuery && isNavigation(request)) {
+    if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && presented(request).query !== null && isNavigation(request)) {
       return exchangeAccessToken(request, conn, caller, services)
     }
+    const posted = signInWithForm(request, conn, caller, services)
+    const form = posted && (await posted)
+    if (form?.ok) return form.response
+    if (form) return signInRefused({ action: path, limited: form.limited, reason: caller.reason, cssHref: null })
     const refused = refusal(caller, app.spec.role)
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
@@ -85,10 +89,11 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     // Our own origin, worked out only when something is compared with it.
     const self = origin !== null || guarded ? requestOrigin(request) : null
     // A foreign page must not drive the app with the user's credentials: WebSocket
-    // handshakes always, other requests when they change state (GET stays linkable).
+    // handshakes always, other requests when they change state (GET stays linkable). Only
+    // the app's own origin counts: the dashboard's, or another app's, is a foreign page here.
     if (guarded) {
       const site = request.headers.get('sec-fetch-site')
-      if (!webSocketOriginAllowed(origin, self, (o) => services.guard.origins.allows(o)) || (origin === null && site === 'cross-site')) {
+      if (!webSocketOriginAllowed(origin, self) || (origin === null && (site === 'cross-site' || site === 'same-site'))) {
         return failure(request, 403, 'cross_origin_refused', 'Refused', `Refused a ${websocket ? 'WebSocket' : 'state-changing request'} from another site: open the app at this address and try again`)
       }
     }
@@ -100,6 +105,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const prefix = conn.listener === 'app' ? undefined : app.spec.path
     const headers = upstreamHeaders(request.headers, {
       caller,
+      secrets,
       host: request.headers.get('host') ?? '',
       proto: isSecure(request, conn) ? 'https' : 'http',
       identityHeaders: app.spec.identityHeaders,
@@ -107,7 +113,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     })
     // latchkey has checked the origin; the app sees its own, so its own CSRF check agrees.
     if (origin !== null && origin.toLowerCase() === self) headers.set('origin', target.origin)
-    const upstreamUrl = app.spec.target + path + (tokenInQuery ? upstreamSearch(search, request, caller) : search)
+    const upstreamUrl = app.spec.target + path + withoutSecrets(search, secrets)
     const log = (status: number, bytes: number) =>
       accessLog.record(app.spec.name, {
         time: isoNow(),
@@ -159,20 +165,24 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
   }
 }
 
-/** Whether the query has a `token` parameter (a substring test spares most requests a parse; a name may be percent-encoded). */
-function hasTokenParam(search: string): boolean {
-  return (search.includes('token') || search.includes('%')) && new URLSearchParams(search).has('token')
+/** latchkey's access token and API key, which never reach an app. */
+function latchkeySecrets(services: Services): string[] {
+  const token = services.guard.options.accessToken()
+  const apiKey = services.guard.options.apiKey
+  return apiKey ? (token ? [token, apiKey] : [apiKey]) : token ? [token] : []
 }
 
 /**
- * The query to forward: as sent, except a `token` that was latchkey's own credential (it
- * matched, so it is latchkey's secret); a `token` latchkey did not recognise belongs to
- * the app (Jupyter uses one) and passes through.
+ * The query to forward: as sent, less any parameter whose value is one of latchkey's
+ * secrets (`?token=` of a connect link, under any name). An app's own `token` (Jupyter's,
+ * Vite's HMR socket's) passes through unchanged.
  */
-function upstreamSearch(search: string, request: Request, caller: Caller): string {
-  if (request.headers.has('authorization') || caller.failedCredential) return search
-  const params = new URLSearchParams(search)
-  params.delete('token')
-  const rest = params.toString()
+function withoutSecrets(search: string, secrets: readonly string[]): string {
+  // Most queries hold neither a secret nor an escape that could spell one: sent as they are.
+  if (!search || (!search.includes('%') && !secrets.some((s) => search.includes(s)))) return search
+  const params = [...new URLSearchParams(search)]
+  const kept = params.filter(([, value]) => !secrets.includes(value))
+  if (kept.length === params.length) return search
+  const rest = new URLSearchParams(kept).toString()
   return rest ? `?${rest}` : ''
 }

@@ -1,13 +1,16 @@
 /**
  * What crosses the proxy in each direction. Upstream: no hop-by-hop headers (RFC 9110
- * §7.6.1), none of latchkey's secrets (its session cookie, Authorization), no client copy
- * of a forwarding or identity header; then latchkey's own X-Forwarded-* and, when the app
- * asks for them, the caller's identity (admin-allowlist reference, "Reverse proxy header
- * trust": strip client-supplied identity headers before setting the resolved ones).
+ * §7.6.1), none of latchkey's secrets (its session cookie, and its access token or API key
+ * wherever a header or cookie carries one), no client copy of a forwarding or identity
+ * header; then latchkey's own X-Forwarded-* and, when the app asks for them, the caller's
+ * identity (admin-allowlist reference, "Reverse proxy header trust": strip client-supplied
+ * identity headers before setting the resolved ones). Everything else, an Authorization
+ * header of the app's own included, reaches the app unchanged.
  * Downstream: no hop-by-hop headers, no cookie that would shadow latchkey's session, and in
  * path mode redirects and cookie paths kept under the app's prefix.
  */
 import type { Caller } from '../guard/identify.ts'
+import { isForwardingHeader } from '../guard/addresses.ts'
 import { SESSION_COOKIE } from '../tokens/sessions.ts'
 
 /** RFC 9110 §7.6.1 plus the legacy ones every proxy drops. */
@@ -16,19 +19,6 @@ const HOP_BY_HOP = new Set(HOP_BY_HOP_NAMES)
 
 /** A valid header name (a Connection list may hold anything; Headers throws on the rest). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
-
-/** Headers that claim where a request came from or who sent it: only latchkey may set them. */
-export function isIdentityOrForwarding(name: string): boolean {
-  return (
-    name === 'forwarded' ||
-    name === 'x-real-ip' ||
-    name === 'true-client-ip' ||
-    name === 'cf-connecting-ip' ||
-    name.startsWith('x-forwarded-') ||
-    name.startsWith('x-latchkey-') ||
-    name.startsWith('tailscale-')
-  )
-}
 
 /** Header names listed in Connection are hop-by-hop too (null when there is no Connection header). */
 function connectionListed(headers: Headers): Set<string> | null {
@@ -39,11 +29,25 @@ function connectionListed(headers: Headers): Set<string> | null {
   return listed
 }
 
-/** The Cookie header without latchkey's session cookie (null when nothing is left). */
-export function withoutSessionCookie(cookie: string): string | null {
+/**
+ * Whether a header or cookie value carries one of latchkey's secrets: the value itself, or
+ * the last word of it (`Bearer <secret>`, `token <secret>`).
+ */
+export function carriesSecret(value: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) {
+    if (!secret || value.length < secret.length || !value.endsWith(secret)) continue
+    const before = value.length - secret.length - 1
+    if (before < 0 || value.charCodeAt(before) === 32) return true
+  }
+  return false
+}
+
+/** The Cookie header without latchkey's session cookie or a cookie holding a secret (null when nothing is left). */
+export function withoutLatchkeyCookies(cookie: string, secrets: readonly string[]): string | null {
   const kept = cookie.split(';').filter((part) => {
     const eq = part.indexOf('=')
-    return (eq === -1 ? part : part.slice(0, eq)).trim() !== SESSION_COOKIE
+    if ((eq === -1 ? part : part.slice(0, eq)).trim() === SESSION_COOKIE) return false
+    return eq === -1 || !carriesSecret(part.slice(eq + 1).trim(), secrets)
   })
   const out = kept.map((p) => p.trim()).filter(Boolean).join('; ')
   return out || null
@@ -51,6 +55,8 @@ export function withoutSessionCookie(cookie: string): string | null {
 
 export interface UpstreamContext {
   caller: Caller
+  /** latchkey's access token and API key: never sent to an app, wherever they appear. */
+  secrets: readonly string[]
   /** The Host the client addressed (for X-Forwarded-Host). */
   host: string
   proto: 'http' | 'https'
@@ -66,12 +72,13 @@ export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Header
   const listed = connectionListed(incoming)
   const out = new Headers()
   for (const [name, value] of incoming) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name) || name === 'host' || name === 'authorization' || isIdentityOrForwarding(name)) continue
+    if (HOP_BY_HOP.has(name) || listed?.has(name) || name === 'host' || isForwardingHeader(name)) continue
     if (name === 'cookie') {
-      const rest = withoutSessionCookie(value)
+      const rest = withoutLatchkeyCookies(value, ctx.secrets)
       if (rest) out.set('cookie', rest)
       continue
     }
+    if (carriesSecret(value, ctx.secrets)) continue
     out.append(name, value)
   }
   out.set('x-forwarded-for', ctx.caller.address)

@@ -13,12 +13,12 @@ export function isWebSocketUpgrade(request: Request): boolean {
 
 /**
  * A foreign page must not open a socket with the user's cookies (cross-site WebSocket
- * hijacking): a browser always sends Origin on a WebSocket handshake, so it must be this
- * origin or an allowed one. No Origin means a non-browser client, which the guard covers.
+ * hijacking): a browser always sends Origin on a WebSocket handshake, so it must be the
+ * app's own origin (scheme + host + port), nothing else. No Origin means a non-browser
+ * client, which the guard covers.
  */
-export function webSocketOriginAllowed(origin: string | null, self: string | null, allows: (origin: string) => boolean): boolean {
-  if (origin === null) return true
-  return origin.toLowerCase() === self || allows(origin)
+export function webSocketOriginAllowed(origin: string | null, self: string | null): boolean {
+  return origin === null || origin.toLowerCase() === self
 }
 
 /** Close codes an endpoint may send (RFC 6455 §7.4): never 1005, 1006 or 1015. */

@@ -1,4 +1,5 @@
 /** Small server-rendered pages: the "enter your token" page and plain messages. No scripts. */
+import type { ApiError } from '../errors.ts'
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -12,7 +13,10 @@ ${cssHref ? `<link rel="stylesheet" href="${escapeHtml(cssHref)}">` : ''}</head>
 <body class="plain-page"><main class="card narrow">${body}</main></body></html>`
 }
 
-/** 401 for browsers: a form that sends the token once, to be exchanged for a session cookie. */
+/**
+ * 401 for browsers: a form that posts the token once, to be exchanged for a session cookie.
+ * POST, so the token never lands in the URL, history or Referer.
+ */
 export function tokenPage(opts: { action: string; message?: string; reason?: string; cssHref: string | null }): string {
   return page(
     'Sign in',
@@ -20,7 +24,7 @@ export function tokenPage(opts: { action: string; message?: string; reason?: str
 <p>This dashboard is protected. Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
 ${opts.message ? `<p class="error" role="alert">${escapeHtml(opts.message)}</p>` : ''}
 ${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
-<form method="get" action="${escapeHtml(opts.action)}">
+<form method="post" action="${escapeHtml(opts.action)}">
 <label for="token">Access token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button>
@@ -35,4 +39,11 @@ export function messagePage(title: string, message: string, cssHref: string | nu
 
 export function htmlResponse(html: string, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(html, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers } })
+}
+
+/** The answer to a sign-in form that did not sign in: the form again (401), or a 429 page. */
+export function signInRefused(opts: { action: string; limited: ApiError | null; reason?: string; cssHref: string | null }): Response {
+  if (opts.limited) return htmlResponse(messagePage('Too many attempts', opts.limited.message, opts.cssHref), 429, opts.limited.headers)
+  const page = tokenPage({ action: opts.action, message: 'That token is not valid. Check for a typo, or get a new link.', reason: opts.reason, cssHref: opts.cssHref })
+  return htmlResponse(page, 401)
 }

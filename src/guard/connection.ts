@@ -4,6 +4,7 @@
  */
 import type { PeerInfo } from '../runtime/index.ts'
 import { requestState } from './request-state.ts'
+import { forwardedProto } from './addresses.ts'
 
 export type ListenerKind = 'dashboard' | 'api' | 'tailscale-ingress' | 'cloudflare-ingress' | 'app'
 
@@ -14,6 +15,8 @@ export interface Connection {
   localPort: number
   /** For app listeners: the app's name. */
   app?: string
+  /** The peer is a proxy the operator listed in `--trusted-proxies`. */
+  viaTrustedProxy?: boolean
 }
 
 export function recordConnection(request: Request, conn: Connection): void {
@@ -29,7 +32,11 @@ export function isTunnelIngress(conn: Connection): boolean {
   return conn.listener === 'tailscale-ingress' || conn.listener === 'cloudflare-ingress'
 }
 
-/** Whether the client reached latchkey over https: only a tunnel terminates TLS for latchkey. */
+/**
+ * Whether the client reached latchkey over https. latchkey itself serves plain http, so
+ * only a tunnel or a trusted proxy in front of it can say so; anyone else's say-so is ignored.
+ */
 export function isSecure(request: Request, conn: Connection): boolean {
-  return request.url.startsWith('https:') || (isTunnelIngress(conn) && request.headers.get('x-forwarded-proto') === 'https')
+  if (request.url.startsWith('https:')) return true
+  return (isTunnelIngress(conn) || conn.viaTrustedProxy === true) && forwardedProto(request.headers) === 'https'
 }

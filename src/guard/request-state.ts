@@ -5,13 +5,13 @@
  * collector frees with the request (weak maps cost far more at tens of thousands a second).
  */
 import type { Connection } from './connection.ts'
-import type { Caller } from './identify.ts'
+import type { Caller, Presented } from './identify.ts'
 import type { ApiError } from '../errors.ts'
 
 export interface RequestState {
   conn?: Connection
-  /** The presented Bearer or `?token=` credential, once read (null: none). */
-  token?: string | null
+  /** The presented Bearer and `?token=` credentials, once read. */
+  presented?: Presented
   caller?: Caller
   /** Set once the guard admitted the request for its route. */
   admitted?: Caller

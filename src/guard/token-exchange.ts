@@ -13,12 +13,15 @@ import { SESSION_COOKIE, type SessionStore } from '../tokens/sessions.ts'
 import type { LoginFailure, LoginTokens } from '../tokens/login-tokens.ts'
 import type { ApiError } from '../errors.ts'
 import { attemptOf, type GuessLimiter } from './guess-limiter.ts'
+import { requestOrigin } from './same-origin.ts'
+import { matchSecret } from '../tokens/secrets.ts'
 
 /** What an exchange needs: where sessions live, which token issues them, a log. */
 export interface ExchangeDeps {
   sessions: SessionStore
-  accessToken: { readonly issuer: string; readonly fixed: boolean }
+  accessToken: { readonly value: string; readonly issuer: string; readonly fixed: boolean }
   log: Pick<Logger, 'info'>
+  guard: { limiter: GuessLimiter }
 }
 
 const SESSION_DAYS = 30
@@ -43,8 +46,11 @@ export function safeLocation(url: URL, drop: readonly string[]): string {
   return path + (query ? `?${query}` : '')
 }
 
-/** Issue a session for a caller who proved the access token, and redirect without it. */
-export function exchangeAccessToken(request: Request, conn: Connection, caller: Caller, deps: ExchangeDeps): Response {
+/**
+ * Issue a session for a caller who proved the access token, and redirect to the same path
+ * without it: 302 after a `?token=` visit, 303 (a GET) after the sign-in form's POST.
+ */
+export function exchangeAccessToken(request: Request, conn: Connection, caller: Caller, deps: ExchangeDeps, status: 302 | 303 = 302): Response {
   const { secret, session } = deps.sessions.create({
     role: 'admin',
     issuer: deps.accessToken.issuer,
@@ -54,7 +60,7 @@ export function exchangeAccessToken(request: Request, conn: Connection, caller: 
   })
   deps.log.info('device signed in', { via: 'access-token', session: session.id, address: caller.address })
   return new Response(null, {
-    status: 302,
+    status,
     headers: {
       location: safeLocation(new URL(request.url), ['token']),
       'set-cookie': sessionCookie(SESSION_COOKIE, secret, { secure: isSecure(request, conn), maxAgeSec: SESSION_DAYS * 86400 }),
@@ -66,7 +72,6 @@ export function exchangeAccessToken(request: Request, conn: Connection, caller: 
 
 export interface LoginExchangeDeps extends ExchangeDeps {
   loginTokens: LoginTokens
-  limiter: GuessLimiter
 }
 
 export type LoginExchange =
@@ -87,9 +92,9 @@ export function exchangeLoginToken(request: Request, conn: Connection, caller: C
   if (!verdict.ok) {
     if (verdict.code !== 'remote_token_missing') {
       const attempt = attemptOf(caller, conn)
-      const limited = deps.limiter.refusal(deps.limiter.retryAfterMs(attempt), attempt)
+      const limited = deps.guard.limiter.refusal(deps.guard.limiter.retryAfterMs(attempt), attempt)
       if (limited) return { ok: false, limited }
-      deps.limiter.failed(attempt)
+      deps.guard.limiter.failed(attempt)
     }
     deps.log.info('remote login refused', { code: verdict.code, address: caller.address })
     return { ok: false, code: verdict.code }
@@ -105,4 +110,36 @@ export function exchangeLoginToken(request: Request, conn: Connection, caller: C
   deps.log.info('device signed in', { via: verdict.tokenType, role: verdict.role, session: session.id, address: caller.address })
   const setCookie = sessionCookie(SESSION_COOKIE, secret, { secure: isSecure(request, conn), maxAgeSec: Math.floor(verdict.sessionMaxAgeMs / 1000) })
   return { ok: true, role: verdict.role, tokenType: verdict.tokenType, sessionId: session.id, setCookie }
+}
+
+/** The sign-in form's body is one short field: anything longer is not that form. */
+const MAX_FORM_BYTES = 4096
+
+export type FormSignIn = { ok: true; response: Response } | { ok: false; limited: ApiError | null }
+
+/**
+ * The "enter your token" page posts the token as a form field, so it never lands in the
+ * URL, history or Referer. Only a request nothing else admits is read this way (an
+ * admitted one is the app's own form, and its body the app's), only from the page's own
+ * origin, and only a short urlencoded body with a `token` field. A right token signs in
+ * (303 to the same path); a wrong one is a guess like any other. Null: not such a post.
+ */
+export function signInWithForm(request: Request, conn: Connection, caller: Caller, deps: ExchangeDeps): Promise<FormSignIn | null> | null {
+  // Checked without a promise: this runs before every unadmitted page and app request.
+  if (request.method !== 'POST' || caller.role !== 'none' || caller.local || caller.denied) return null
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) return null
+  const origin = request.headers.get('origin')
+  const site = request.headers.get('sec-fetch-site')
+  if (origin !== null ? origin.toLowerCase() !== requestOrigin(request) : site !== null && site !== 'same-origin' && site !== 'none') return null
+  const length = Number(request.headers.get('content-length') ?? NaN)
+  if (!(length <= MAX_FORM_BYTES)) return null
+  return request.text().then((body): FormSignIn | null => {
+    const token = new URLSearchParams(body).get('token')
+    if (token === null) return null
+    if (matchSecret(token, [deps.accessToken.value]) === 0) return { ok: true, response: exchangeAccessToken(request, conn, caller, deps, 303) }
+    const attempt = attemptOf(caller, conn)
+    const limited = deps.guard.limiter.refusal(deps.guard.limiter.retryAfterMs(attempt), attempt)
+    if (!limited) deps.guard.limiter.failed(attempt)
+    return { ok: false, limited }
+  })
 }

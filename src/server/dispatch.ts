@@ -10,13 +10,14 @@ import type { Api } from '../app.ts'
 import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
 import { callerOf, refusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
-import { presentedToken } from '../guard/identify.ts'
+import { presentsCredential } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
-import { htmlResponse, messagePage, tokenPage } from '../dashboard/pages.ts'
+import { htmlResponse, messagePage, signInRefused, tokenPage } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
 import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
 import { corsHeaders } from '../guard/cors.ts'
-import { exchangeAccessToken, isNavigation, safeLocation } from '../guard/token-exchange.ts'
+import { isTrustedProxy } from '../guard/addresses.ts'
+import { exchangeAccessToken, isNavigation, safeLocation, signInWithForm } from '../guard/token-exchange.ts'
 import { API_BODY_LIMIT } from './listeners.ts'
 
 /** Handles requests for app listeners and path-mode apps (the apps issue provides it). */
@@ -69,13 +70,14 @@ function limitApiBody(request: Request): Request | ApiError {
 export function createDispatcher(deps: DispatchDeps) {
   const { services, api, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
+  const trusted = services.guard.options.trustedProxies
 
   async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
     if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
     if (isApiPath(path)) {
       // Every presented credential counts against the guess limits (issue 5), public routes
       // included: /api/whoami would otherwise confirm guesses without limit.
-      if (presentedToken(request) !== null) {
+      if (presentsCredential(request)) {
         const limited = services.guard.limiter.account(request, await callerOf(request, services.guard), conn)
         if (limited) return [limited.toResponse(), false]
       }
@@ -101,6 +103,10 @@ export function createDispatcher(deps: DispatchDeps) {
     if ((request.method === 'GET' || request.method === 'HEAD') && url.searchParams.has('token') && isNavigation(request)) {
       if (caller.via === 'access-token') return [exchangeAccessToken(request, conn, caller, services), true]
     }
+    const posted = signInWithForm(request, conn, caller, services)
+    const form = posted && (await posted)
+    if (form?.ok) return [form.response, true]
+    if (form) return [signInRefused({ action: url.pathname, limited: form.limited, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), true]
     if (deps.apps?.ownsPath(path)) return [await deps.apps.handle(request, conn, ctx), false]
     if (path !== '/' && path !== '/index.html') {
       return [htmlResponse(messagePage('Not found', 'There is no page at this address.', dashboard?.cssHref ?? null), 404), true]
@@ -128,6 +134,7 @@ export function createDispatcher(deps: DispatchDeps) {
         request = limited
       }
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
+      if (trusted.length > 0 && ctx.peer) conn.viaTrustedProxy = isTrustedProxy(ctx.peer.address, trusted)
       recordConnection(request, conn)
       let res: Response | undefined
       let page = false

@@ -1,8 +1,17 @@
 /**
  * Tailscale WhoIs by peer address (facts §4.2), with a short per-address cache so a busy
- * dashboard asks tailscaled once per peer every few seconds, not once per request.
- * Unknown peers (404), tagged nodes (§4.3), a daemon that is down, slow or refuses: all
- * "no identity" (null), never an exception.
+ * dashboard asks tailscaled once per peer every few seconds, not once per request. The
+ * answer says what the guard needs to tell apart, never as an exception:
+ *
+ * - `person`: a user-owned node, with its identity;
+ * - `tagged`: a tailnet node that is not a person (§4.3): it is on the tailnet, with no identity;
+ * - `unknown`: not a tailnet connection (404 "no match for IP:port"), or no tailscaled at all
+ *   (its socket is missing or refuses: then it relays nothing either);
+ * - `failed`: tailscaled is there but could not say (slow, denied, an answer we cannot read).
+ *
+ * A loopback peer is keyed by ip:port, since in userspace-networking mode tailscaled
+ * re-dials every tailnet connection from 127.0.0.1 and WhoIs answers for that exact
+ * ip:port (§4.2); any other peer by its IP, which names one node.
  */
 import { isLoopbackAddress } from '../net/ip.ts'
 import { LocalApiError, type LocalApiClient } from './localapi-client.ts'
@@ -16,11 +25,25 @@ export interface TailscaleIdentity {
   nodeName?: string
 }
 
+export type WhoisAnswer =
+  | { kind: 'person'; identity: TailscaleIdentity }
+  | { kind: 'tagged' }
+  | { kind: 'unknown' }
+  | { kind: 'failed'; why: string }
+
+const TAGGED: WhoisAnswer = { kind: 'tagged' }
+const UNKNOWN: WhoisAnswer = { kind: 'unknown' }
+
+/** The identity in an answer, when it names a person. */
+export function personOf(answer: WhoisAnswer): TailscaleIdentity | null {
+  return answer.kind === 'person' ? answer.identity : null
+}
+
 export interface WhoisOptions {
   client: LocalApiClient
   /** How long an identity is reused (default 10 s). */
   ttlMs?: number
-  /** How long "no identity" is reused (default 2 s), so failures do not hammer the socket. */
+  /** How long a non-person answer is reused (default 2 s), so failures do not hammer the socket. */
   negativeTtlMs?: number
   /** Told once per failure kind until a lookup succeeds again (no secrets: addresses only). */
   onFailure?(error: LocalApiError): void
@@ -28,8 +51,8 @@ export interface WhoisOptions {
 }
 
 export interface Whois {
-  /** The identity, synchronously when the cache has the answer (the common case, on every request). */
-  (address: string, port: number): TailscaleIdentity | null | Promise<TailscaleIdentity | null>
+  /** The answer, synchronously when the cache has it (the common case, on every request). */
+  (address: string, port: number): WhoisAnswer | Promise<WhoisAnswer>
   /** Cache hits and LocalAPI calls so far (for tests and diagnostics). */
   readonly stats: { hits: number; calls: number }
   clear(): void
@@ -37,9 +60,9 @@ export interface Whois {
 
 interface Entry {
   until: number
-  value: Promise<TailscaleIdentity | null>
+  value: Promise<WhoisAnswer>
   /** The answer once it came: returned without a promise, which saves every request a wait. */
-  settled?: { who: TailscaleIdentity | null }
+  settled?: WhoisAnswer
 }
 
 const CACHE_LIMIT = 4096
@@ -52,28 +75,31 @@ export function whoisAddr(address: string, port: number): string {
 }
 
 /**
- * The person behind a WhoIs answer, or null. IDs are int64 in Go (facts §4.2), beyond what a
- * JS number holds exactly, so they are read as digit strings from the raw text.
+ * What a 200 WhoIs body says. IDs are int64 in Go (facts §4.2), beyond what a JS number
+ * holds exactly, so they are read as digit strings from the raw text.
  */
-export function identityFromWhois(body: string): TailscaleIdentity | null {
+export function answerFromWhois(body: string): WhoisAnswer {
   let parsed: any
   try {
     parsed = JSON.parse(body.replace(/("(?:ID|User)"\s*:\s*)(-?\d+)/g, '$1"$2"'))
   } catch {
-    return null
+    return { kind: 'failed', why: 'tailscaled sent a WhoIs answer that is not JSON' }
   }
   const node = parsed?.Node
   const profile = parsed?.UserProfile
-  if (!node || !profile || typeof profile.ID !== 'string') return null
   // Facts §4.3: a tagged node's profile is the "tagged-devices" pseudo-user, not a person.
-  if ((Array.isArray(node.Tags) && node.Tags.length > 0) || profile.LoginName === 'tagged-devices') return null
+  if (node && ((Array.isArray(node.Tags) && node.Tags.length > 0) || profile?.LoginName === 'tagged-devices')) return TAGGED
+  if (!node || !profile || typeof profile.ID !== 'string') return { kind: 'failed', why: 'tailscaled sent a WhoIs answer without a node or user' }
   const loginName = typeof profile.LoginName === 'string' ? profile.LoginName : ''
   return {
-    id: profile.ID,
-    loginName,
-    displayName: typeof profile.DisplayName === 'string' && profile.DisplayName ? profile.DisplayName : loginName,
-    profilePicUrl: typeof profile.ProfilePicURL === 'string' ? profile.ProfilePicURL : '',
-    nodeName: typeof node.ComputedName === 'string' && node.ComputedName ? node.ComputedName : typeof node.Name === 'string' ? node.Name.replace(/\.$/, '') : undefined,
+    kind: 'person',
+    identity: {
+      id: profile.ID,
+      loginName,
+      displayName: typeof profile.DisplayName === 'string' && profile.DisplayName ? profile.DisplayName : loginName,
+      profilePicUrl: typeof profile.ProfilePicURL === 'string' ? profile.ProfilePicURL : '',
+      nodeName: typeof node.ComputedName === 'string' && node.ComputedName ? node.ComputedName : typeof node.Name === 'string' ? node.Name.replace(/\.$/, '') : undefined,
+    },
   }
 }
 
@@ -85,30 +111,38 @@ export function createWhois(opts: WhoisOptions): Whois {
   const stats = { hits: 0, calls: 0 }
   let lastFailure: string | null = null
 
-  async function ask(addr: string): Promise<TailscaleIdentity | null> {
+  // While tailscaled's socket is missing or refuses, it relays nothing: every peer is
+  // `unknown` without a call, until this time.
+  let absentUntil = 0
+
+  async function ask(addr: string): Promise<WhoisAnswer> {
     stats.calls++
     try {
       const res = await opts.client.get(`/localapi/v0/whois?addr=${encodeURIComponent(addr)}`)
       lastFailure = null
-      // 404 "no match for IP:port" is an unknown peer; 403/400 are no identity too (§4.2).
-      return res.status === 200 ? identityFromWhois(res.body) : null
+      if (res.status === 200) return answerFromWhois(res.body)
+      if (res.status === 404) return UNKNOWN // "no match for IP:port"
+      return { kind: 'failed', why: `tailscaled answered WhoIs with HTTP ${res.status}` }
     } catch (err) {
       const e = err instanceof LocalApiError ? err : new LocalApiError('unreachable', String(err))
       if (lastFailure !== e.failure) opts.onFailure?.(e)
       lastFailure = e.failure
-      return null
+      if (e.failure === 'unreachable') {
+        absentUntil = now() + negativeTtl
+        return UNKNOWN
+      }
+      return { kind: 'failed', why: e.message }
     }
   }
 
   const lookup = ((address: string, port: number) => {
-    // A tailnet address names one node, so the IP is the key. A loopback peer is a
-    // connection tailscaled proxied (userspace networking, §4.2): only ip:port identifies it.
     const key = isLoopbackAddress(address) ? whoisAddr(address, port) : whoisAddr(address, 0)
     const t = now()
+    if (absentUntil > t) return UNKNOWN
     const hit = cache.get(key)
     if (hit && hit.until > t) {
       stats.hits++
-      return hit.settled ? hit.settled.who : hit.value
+      return hit.settled ?? hit.value
     }
     if (cache.size >= CACHE_LIMIT) {
       for (const [k, e] of cache) if (e.until <= t) cache.delete(k)
@@ -117,13 +151,16 @@ export function createWhois(opts: WhoisOptions): Whois {
     // In-flight lookups are shared: the entry holds the promise, its expiry set on answer.
     const entry: Entry = { until: Infinity, value: ask(whoisAddr(address, port)) }
     cache.set(key, entry)
-    entry.value.then((who) => {
-      entry.settled = { who }
-      entry.until = now() + (who ? ttl : negativeTtl)
+    entry.value.then((answer) => {
+      entry.settled = answer
+      entry.until = now() + (answer.kind === 'person' ? ttl : negativeTtl)
     })
     return entry.value
   }) as Whois
   Object.defineProperty(lookup, 'stats', { value: stats })
-  lookup.clear = () => cache.clear()
+  lookup.clear = () => {
+    cache.clear()
+    absentUntil = 0
+  }
   return lookup
 }

@@ -15,6 +15,7 @@ import { rawHttp } from '../helpers/raw-http.ts'
 
 let lk: Latchkey
 let proxied: Latchkey
+const PROXIED_TOKEN = 'proxied-fixed-token-0123456789abcdef'
 let peer: Peer
 const local = (path: string, init?: Parameters<typeof curlFrom>[2]) => curlFrom(null, lk.url(path), init)
 /** GET /api/connect answers the local admin with the token link: the prize of every attack here. */
@@ -26,7 +27,7 @@ beforeAll(async () => {
   ;[lk, proxied] = await Promise.all([
     startLatchkey({ args: ['--host', '0.0.0.0'] }),
     // A latchkey behind a reverse proxy on this machine (the proxy's address is 127.0.0.1).
-    startLatchkey({ args: ['--trusted-proxies', '127.0.0.1'] }),
+    startLatchkey({ args: ['--trusted-proxies', '127.0.0.1'], env: { LATCHKEY_AUTH_TOKEN: PROXIED_TOKEN } }),
   ])
 })
 afterAll(async () => {
@@ -81,20 +82,46 @@ describe('malformed and duplicate Host headers', () => {
 })
 
 describe('spoofed forwarding headers', () => {
-  it('behind a trusted proxy, believes only the hop the proxy added, never a client-written first hop', async () => {
+  it('behind a trusted proxy, takes the right-most untrusted hop as the client and never the local user', async () => {
     const url = (path: string) => proxied.url(path)
-    // The proxy appends the real client: a client that wrote "127.0.0.1" first is still remote.
-    const spoofs = ['127.0.0.1, 203.0.113.9', '203.0.113.9', '::1, 198.51.100.7', 'localhost, 203.0.113.9']
-    for (const xff of spoofs) {
-      const who = (await curlFrom(null, url('/api/whoami'), { headers: { 'x-forwarded-for': xff } })).json()
-      expect({ xff, role: who.role, local: who.local }).toEqual({ xff, role: 'none', local: false })
-      expect((await curlFrom(null, url('/api/remote/settings'), { headers: { 'x-forwarded-for': xff } })).status).toBe(401)
+    // Whatever the proxy reports, the request came through a proxy: never the local user,
+    // never admin without a credential, and the handler never runs.
+    const through: Record<string, string>[] = [
+      { 'x-forwarded-for': '127.0.0.1, 203.0.113.9' },
+      { 'x-forwarded-for': '203.0.113.9' },
+      { 'x-forwarded-for': '::1, 198.51.100.7' },
+      { 'x-forwarded-for': 'localhost, 203.0.113.9' },
+      { 'x-forwarded-for': '203.0.113.9, 127.0.0.1' },
+      { 'x-forwarded-for': '127.0.0.1' },
+      { forwarded: 'for=127.0.0.1;proto=http' },
+      { forwarded: 'for="[::1]:51000"' },
+      { 'x-real-ip': '127.0.0.1' },
+      { 'tailscale-funnel-request': '?1', 'x-forwarded-for': '127.0.0.1' },
+      {},
+    ]
+    for (const headers of through) {
+      const who = (await curlFrom(null, url('/api/whoami'), { headers })).json()
+      expect({ headers, role: who.role, local: who.local }).toEqual({ headers, role: 'none', local: false })
+      const connect = await curlFrom(null, url('/api/connect'), { headers })
+      expect({ headers, status: connect.status, ran: gotToken(connect.body) }).toEqual({ headers, status: 401, ran: false })
     }
-    // The control: the proxy reporting a loopback client is the local user.
-    expect((await curlFrom(null, url('/api/whoami'), { headers: { 'x-forwarded-for': '203.0.113.9, 127.0.0.1' } })).json().role).toBe('admin')
+    // The client is the right-most hop that is not the trusted proxy itself.
+    expect((await curlFrom(null, url('/api/whoami'), { headers: { 'x-forwarded-for': '127.0.0.1, 198.51.100.7' } })).json().address).toBe('198.51.100.7')
+    expect((await curlFrom(null, url('/api/whoami'), { headers: { 'x-forwarded-for': '198.51.100.7, 203.0.113.9, 127.0.0.1' } })).json().address).toBe('203.0.113.9')
+    expect((await curlFrom(null, url('/api/whoami'), { headers: { forwarded: 'for=192.0.2.60, for="[2001:db8::7]:4711"' } })).json().address).toBe('2001:db8::7')
+    // Through the proxy, a credential works as it does anywhere else.
+    expect((await curlFrom(null, url('/api/whoami'), { headers: { 'x-forwarded-for': '203.0.113.9', authorization: `Bearer ${PROXIED_TOKEN}` } })).json().role).toBe('admin')
     // A peer that is not the trusted proxy gets nothing from the same header.
     const fromPeer = await peer.fetch(`http://${peer.hostAddress}:${lk.dashboardPort}/api/whoami`, { headers: { 'x-forwarded-for': '127.0.0.1', host: `localhost:${lk.dashboardPort}` } })
     expect(fromPeer.json()).toMatchObject({ role: 'none', local: false })
+  })
+
+  it('ends the loopback exemption for a direct request with Via, as for any proxy header', async () => {
+    for (const headers of [{ via: '1.1 squid' }, { 'x-client-ip': '127.0.0.1' }, { 'cf-ray': '8a1b2c3d4e5f-AMS' }] as Record<string, string>[]) {
+      const res = await local('/api/connect', { headers })
+      expect({ headers, status: res.status, ran: gotToken(res.body) }).toEqual({ headers, status: 401, ran: false })
+    }
+    expect((await local('/api/connect')).status).toBe(200) // the control
   })
 })
 

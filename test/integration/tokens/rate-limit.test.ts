@@ -27,40 +27,46 @@ afterAll(async () => {
 })
 
 describe('guessing login tokens at /remote-login', () => {
-  it('answers 429 with Retry-After after 10 failures, even to a right token', async () => {
+  it('answers wrong guesses 429 after 10 failures, yet always signs in a right token, which resets nothing', async () => {
     const base = `http://${guesser.hostAddress}:${lk.dashboardPort}`
     for (let i = 0; i < PER_CLIENT.limit; i++) {
       const res = await guesser.fetch(`${base}/remote-login?rt=guess-${i}`, { headers: json })
       expect(res.json().error).toBe('remote_token_invalid')
     }
-    const good = (await local(lk, '/api/remote/token/short-lived/generate', post({}))).json()
-    const res = await guesser.fetch(good.url, { headers: json })
-    expect(res.status).toBe(429)
-    expect(res.json().error).toBe('too_many_attempts')
-    const retry = Number(res.headers.get('retry-after'))
+    const wrong = await guesser.fetch(`${base}/remote-login?rt=guess-more`, { headers: json })
+    expect(wrong.status).toBe(429)
+    expect(wrong.json().error).toBe('too_many_attempts')
+    const retry = Number(wrong.headers.get('retry-after'))
     expect(retry).toBeGreaterThan(50)
     expect(retry).toBeLessThanOrEqual(60)
-    expect(res.headers.get('set-cookie')).toBeNull()
-    // The right token was not spent: another device can still use it.
-    expect((await owner.fetch(`http://${owner.hostAddress}:${lk.dashboardPort}/remote-login?rt=${good.token}`)).status).toBe(302)
-    // A page visit with ?token= from the same address is refused the same way.
+    // A valid viewer link from the same address signs in...
+    const viewer = (await local(lk, '/api/remote/token/short-lived/generate', post({ role: 'viewer', oneTime: false }))).json()
+    const signedIn = await guesser.fetch(viewer.url, { headers: json })
+    expect(signedIn.status).toBe(302)
+    expect(signedIn.headers.get('set-cookie')).toContain('latchkey_session=')
+    // ...and buys the guesser no more guesses.
+    expect((await guesser.fetch(`${base}/remote-login?rt=guess-after`, { headers: json })).status).toBe(429)
+    expect((await guesser.fetch(`${base}/api/remote/status`, { headers: bearer('guess-bearer') })).status).toBe(429)
+    // A page visit with the right ?token= from the same address signs in too, and a wrong one is refused.
     const page = await guesser.fetch(`${base}/?token=${lk.token}`, { headers: { accept: 'text/html' } })
-    expect(page.status).toBe(429)
-    expect(page.body).toContain('Too many attempts')
-    expect(page.headers.get('location')).toBeNull()
+    expect(page.status).toBe(302)
+    expect(page.headers.get('location')).toBe('/')
+    const wrongPage = await guesser.fetch(`${base}/?token=wrong-page-guess`, { headers: { accept: 'text/html' } })
+    expect(wrongPage.status).toBe(429)
+    expect(wrongPage.body).toContain('Too many attempts')
   })
 })
 
 describe('guessing the access token with Authorization: Bearer', () => {
-  it('resets the count after a success, then limits and blocks even the right token', async () => {
+  it('limits wrong guesses without ever blocking the right token, and a success resets nothing', async () => {
     const url = `http://${owner.hostAddress}:${lk.dashboardPort}/api/remote/status`
     for (let i = 0; i < PER_CLIENT.limit - 1; i++) expect((await owner.fetch(url, { headers: bearer(`wrong-${i}`) })).status).toBe(401)
     expect((await owner.fetch(url, { headers: bearer(lk.token!) })).status).toBe(200)
-    for (let i = 0; i < PER_CLIENT.limit; i++) expect((await owner.fetch(url, { headers: bearer(`wrong-again-${i}`) })).status).toBe(401)
-    const blocked = await owner.fetch(url, { headers: bearer(lk.token!) })
+    expect((await owner.fetch(url, { headers: bearer('wrong-last') })).status).toBe(401)
+    const blocked = await owner.fetch(url, { headers: bearer('wrong-again') })
     expect(blocked.status).toBe(429)
     expect(blocked.headers.get('retry-after')).toMatch(/^\d+$/)
-    expect(blocked.body).not.toContain(lk.token!)
+    expect((await owner.fetch(url, { headers: bearer(lk.token!) })).status).toBe(200)
     // A request with no credential is not a guess: it gets the ordinary 401.
     expect((await owner.fetch(url)).status).toBe(401)
   })
@@ -84,9 +90,11 @@ describe('guessing on public routes', () => {
       expect(res.status).toBe(200)
       expect(res.json().authenticated).toBe(false)
     }
-    const blocked = await curlFrom(null, tsi, { headers: headers(lk.token!) })
+    const blocked = await curlFrom(null, tsi, { headers: headers('whoami-guess-more') })
     expect(blocked.status).toBe(429)
     expect(blocked.body).not.toContain('authenticated')
+    // The right token is always checked, and admitted.
+    expect((await curlFrom(null, tsi, { headers: headers(lk.token!) })).json()).toMatchObject({ authenticated: true, role: 'admin' })
   })
 })
 
@@ -108,6 +116,14 @@ describe('guessing through the Cloudflare ingress', () => {
     expect(fresh.json().message).toContain('through this tunnel')
     const token = await curlFrom(null, `${cfi}/api/remote/status`, { headers: { 'cf-connecting-ip': '192.0.2.78', ...bearer('x') } })
     expect(token.status).toBe(429)
+    // The guessers lock nobody with a valid credential out of the tunnel: the access token, a
+    // login link, and a session all still work through it, from any reported address.
+    expect((await curlFrom(null, `${cfi}/api/remote/status`, { headers: { 'cf-connecting-ip': '203.0.113.9', ...bearer(lk.token!) } })).status).toBe(200)
+    const link = (await local(lk, '/api/remote/token/short-lived/generate', post({}))).json()
+    const login = await from('192.0.2.79', `/remote-login?rt=${link.token}`)
+    expect(login.status).toBe(302)
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]
+    expect((await curlFrom(null, `${cfi}/api/remote/status`, { headers: { 'cf-connecting-ip': '192.0.2.79', cookie } })).status).toBe(200)
     // The Tailscale ingress has its own budget.
     const tsi = await curlFrom(null, `http://127.0.0.1:${tailscaleIngressPort(lk)}/remote-login?rt=ts-guess`, { headers: json })
     expect(tsi.status).toBe(401)

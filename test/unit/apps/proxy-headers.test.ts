@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'bun:test'
-import { editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutSessionCookie } from '../../../src/apps/proxy-headers.ts'
+import { carriesSecret, editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutLatchkeyCookies } from '../../../src/apps/proxy-headers.ts'
 import type { Caller } from '../../../src/guard/identify.ts'
 
 const caller: Caller = { role: 'viewer', via: 'session', address: '10.213.0.2', local: false, key: 'session:abc', failedCredential: false }
 const target = new URL('http://127.0.0.1:8888')
 
+const ACCESS = 'latchkey-access-token-0123456789'
+const API_KEY = 'latchkey-api-key-0123456789abcd'
+const secrets = [ACCESS, API_KEY]
+
 describe('upstreamHeaders', () => {
   const incoming = new Headers({
-    authorization: 'Bearer secret-token',
-    cookie: 'a=1; latchkey_session=s3cret; b=2',
+    authorization: `Bearer ${ACCESS}`,
+    'x-api-key': API_KEY,
+    cookie: `a=1; latchkey_session=s3cret; b=2; stolen=${ACCESS}`,
     connection: 'keep-alive, x-hop',
     'x-hop': 'drop me',
     'keep-alive': 'timeout=5',
@@ -22,9 +27,10 @@ describe('upstreamHeaders', () => {
     host: 'phone.example:3101',
   })
 
-  it('drops secrets, hop-by-hop headers and client copies of identity headers', () => {
-    const out = upstreamHeaders(incoming, { caller, host: 'box:3101', proto: 'http', identityHeaders: false })
+  it('drops latchkey\'s secrets, hop-by-hop headers and client copies of identity headers', () => {
+    const out = upstreamHeaders(incoming, { caller, secrets, host: 'box:3101', proto: 'http', identityHeaders: false })
     expect(out.get('authorization')).toBeNull()
+    expect(out.get('x-api-key')).toBeNull()
     expect(out.get('proxy-authorization')).toBeNull()
     expect(out.get('cookie')).toBe('a=1; b=2')
     expect(out.get('x-hop')).toBeNull()
@@ -39,7 +45,7 @@ describe('upstreamHeaders', () => {
   })
 
   it('sets X-Forwarded-For, -Proto and -Host from what latchkey knows', () => {
-    const out = upstreamHeaders(incoming, { caller, host: 'box:3101', proto: 'https', identityHeaders: false, prefix: '/apps/x' })
+    const out = upstreamHeaders(incoming, { caller, secrets, host: 'box:3101', proto: 'https', identityHeaders: false, prefix: '/apps/x' })
     expect(out.get('x-forwarded-for')).toBe('10.213.0.2')
     expect(out.get('x-forwarded-proto')).toBe('https')
     expect(out.get('x-forwarded-host')).toBe('box:3101')
@@ -47,13 +53,30 @@ describe('upstreamHeaders', () => {
   })
 
   it('sets the caller identity only when the app asks for it', () => {
-    const out = upstreamHeaders(incoming, { caller, host: 'box', proto: 'http', identityHeaders: true })
+    const out = upstreamHeaders(incoming, { caller, secrets, host: 'box', proto: 'http', identityHeaders: true })
     expect(out.get('x-latchkey-user')).toBe('session:abc')
     expect(out.get('x-latchkey-role')).toBe('viewer')
   })
 
   it('drops the Cookie header when only the session cookie was in it', () => {
-    expect(withoutSessionCookie('latchkey_session=x')).toBeNull()
+    expect(withoutLatchkeyCookies('latchkey_session=x', secrets)).toBeNull()
+    expect(withoutLatchkeyCookies(`t=${API_KEY}`, secrets)).toBeNull()
+  })
+
+  it('passes an app\'s own credentials through unchanged: Basic, Jupyter\'s token scheme, another Bearer', () => {
+    for (const auth of ['Basic dXNlcjpwYXNz', 'token 0123456789abcdef', 'Bearer the-apps-own-token']) {
+      const out = upstreamHeaders(new Headers({ authorization: auth, cookie: 'jupyter=abc' }), { caller, secrets, host: 'box', proto: 'http', identityHeaders: false })
+      expect(out.get('authorization')).toBe(auth)
+      expect(out.get('cookie')).toBe('jupyter=abc')
+    }
+  })
+
+  it('finds a secret as a whole value or a last word only', () => {
+    expect(carriesSecret(ACCESS, secrets)).toBe(true)
+    expect(carriesSecret(`token ${ACCESS}`, secrets)).toBe(true)
+    expect(carriesSecret(`x${ACCESS}`, secrets)).toBe(false)
+    expect(carriesSecret('', secrets)).toBe(false)
+    expect(carriesSecret('anything', ['', ''])).toBe(false)
   })
 })
 

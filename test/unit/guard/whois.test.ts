@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFakeLocalApi, type FakeLocalApi } from '../../fakes/localapi.ts'
 import { createLocalApiClient, LOCALAPI_HOST } from '../../../src/tailscale/localapi-client.ts'
-import { createWhois, identityFromWhois, whoisAddr } from '../../../src/tailscale/whois.ts'
+import { answerFromWhois, createWhois, personOf, whoisAddr } from '../../../src/tailscale/whois.ts'
 
 let api: FakeLocalApi
 
@@ -69,28 +69,31 @@ describe('whois', () => {
   it('resolves a user-owned node to its profile, ID as a string', async () => {
     const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath }) })
     expect(await whois('100.64.0.2', 41641)).toEqual({
-      id: '12345',
-      loginName: 'alice@example.com',
-      displayName: 'Alice',
-      profilePicUrl: 'https://example.com/alice.png',
-      nodeName: 'alice-phone',
+      kind: 'person',
+      identity: {
+        id: '12345',
+        loginName: 'alice@example.com',
+        displayName: 'Alice',
+        profilePicUrl: 'https://example.com/alice.png',
+        nodeName: 'alice-phone',
+      },
     })
-    expect((await whois('fd7a:115c:a1e0::5', 1234))?.id).toBe('555')
+    expect(personOf(await whois('fd7a:115c:a1e0::5', 1234))?.id).toBe('555')
   })
 
-  it('gives no identity for a tagged node (the tagged-devices pseudo-user)', async () => {
+  it('answers "tagged", with no identity, for a tagged node (the tagged-devices pseudo-user)', async () => {
     const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath }) })
     const before = api.requests.length
-    expect(await whois('100.64.0.9', 5000)).toBeNull()
+    expect(await whois('100.64.0.9', 5000)).toEqual({ kind: 'tagged' })
     expect(api.requests.length).toBe(before + 1) // it asked, and rejected the answer
   })
 
-  it('gives no identity for an unknown peer (404) and when WhoIs is denied (403)', async () => {
+  it('tells an unknown peer (404) from a lookup tailscaled refused (403)', async () => {
     const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath }) })
-    expect(await whois('100.64.0.77', 1)).toBeNull()
+    expect(await whois('100.64.0.77', 1)).toEqual({ kind: 'unknown' })
     api.setMode('deny-whois')
     try {
-      expect(await whois('100.64.0.3', 1)).toBeNull()
+      expect(await whois('100.64.0.3', 1)).toMatchObject({ kind: 'failed', why: 'tailscaled answered WhoIs with HTTP 403' })
     } finally {
       api.setMode('normal')
     }
@@ -98,9 +101,9 @@ describe('whois', () => {
 
   it('keeps exact int64 IDs that a JS number would round', () => {
     const body = '{\n\t"Node": {\n\t\t"ID": 9007199254740993,\n\t\t"User": 9007199254740995\n\t},\n\t"UserProfile": {\n\t\t"ID": 9007199254740995,\n\t\t"LoginName": "big@example.com",\n\t\t"DisplayName": "Big"\n\t},\n\t"CapMap": null\n}\n'
-    expect(identityFromWhois(body)?.id).toBe('9007199254740995')
-    expect(identityFromWhois('not json')).toBeNull()
-    expect(identityFromWhois('{"Node":{"Tags":["tag:x"]},"UserProfile":{"ID":1,"LoginName":"x@y"}}')).toBeNull()
+    expect(personOf(answerFromWhois(body))?.id).toBe('9007199254740995')
+    expect(answerFromWhois('not json').kind).toBe('failed')
+    expect(answerFromWhois('{"Node":{"Tags":["tag:x"]},"UserProfile":{"ID":1,"LoginName":"x@y"}}')).toEqual({ kind: 'tagged' })
   })
 
   it('formats addr as ip:port, [v6]:port, or a bare IP', () => {
@@ -110,21 +113,23 @@ describe('whois', () => {
     expect(whoisAddr('100.64.0.2', 0)).toBe('100.64.0.2')
   })
 
-  it('answers no identity, without throwing or hanging, when the LocalAPI is slow or down', async () => {
+  it('answers "failed" when the LocalAPI is slow and "unknown" when it is down, without throwing or hanging', async () => {
     const failures: string[] = []
     const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath, timeoutMs: 200 }), onFailure: (e) => failures.push(e.failure) })
     api.setMode('slow')
     try {
-      const t0 = performance.now()
-      expect(await whois('100.64.0.2', 1)).toBeNull()
-      expect(performance.now() - t0).toBeLessThan(1000)
+      expect((await whois('100.64.0.2', 1)).kind).toBe('failed')
     } finally {
       api.setMode('normal')
     }
     api.setMode('down')
     try {
       whois.clear()
-      expect(await whois('100.64.0.3', 1)).toBeNull()
+      expect(await whois('100.64.0.3', 1)).toEqual({ kind: 'unknown' })
+      // No tailscaled: it relays nothing, and is not asked again about every new peer for a while.
+      const calls = whois.stats.calls
+      expect(whois('100.64.0.4', 1)).toEqual({ kind: 'unknown' })
+      expect(whois.stats.calls).toBe(calls)
     } finally {
       api.setMode('normal')
     }
@@ -136,12 +141,12 @@ describe('whois', () => {
     const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath }), ttlMs: 5000, now: () => now })
     const before = api.requests.length
     const [a, b] = await Promise.all([whois('100.64.0.3', 1111), whois('100.64.0.3', 2222)]) // shared in flight
-    expect(a?.id).toBe('67890')
+    expect(personOf(a)?.id).toBe('67890')
     expect(b).toEqual(a)
     expect(await whois('100.64.0.3', 3333)).toEqual(a)
     expect(api.requests.length).toBe(before + 1)
     now += 5001
-    expect((await whois('100.64.0.3', 4444))?.id).toBe('67890')
+    expect(personOf(await whois('100.64.0.3', 4444))?.id).toBe('67890')
     expect(api.requests.length).toBe(before + 2)
   })
 
