@@ -11,8 +11,8 @@ import { presented, type Caller } from '../guard/identify.ts'
 import { callerOf, refusal } from '../guard/guard.ts'
 import { requestOrigin } from '../guard/same-origin.ts'
 import { ApiError } from '../errors.ts'
-import { htmlResponse, messagePage, signInRefused, tokenPage } from '../dashboard/pages.ts'
-import { exchangeAccessToken, isNavigation, signInWithForm } from '../guard/token-exchange.ts'
+import { htmlResponse, messagePage, signInPage, signInRefused } from '../dashboard/pages.ts'
+import { exchangeAccessToken, isNavigation, safeLocation, signInWithForm } from '../guard/token-exchange.ts'
 import { isSecure } from '../guard/connection.ts'
 import type { AppEntry, AppRegistry } from './registry.ts'
 import type { HealthMonitor } from './health.ts'
@@ -75,11 +75,11 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const posted = signInWithForm(request, conn, caller, services)
     const form = posted && (await posted)
     if (form?.ok) return form.response
-    if (form) return signInRefused({ action: path, limited: form.limited, reason: caller.reason, cssHref: null })
+    if (form) return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, cssHref: null })
     const refused = refusal(caller, app.spec.role)
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
-        return htmlResponse(tokenPage({ action: path, reason: caller.reason, cssHref: null }), 401, refused.headers)
+        return signInPage({ action: signInAction(request), reason: caller.reason, cssHref: null }, 401, refused.headers)
       }
       return refused.toResponse()
     }
@@ -163,6 +163,11 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     handle: handle as AppHandler['handle'],
     ownsPath: (path) => registry.matchPath(path) !== undefined,
   }
+}
+
+/** Where the sign-in form on an app page posts: the same path and query, less any token. */
+function signInAction(request: Request): string {
+  return safeLocation(new URL(request.url), ['token'])
 }
 
 /** latchkey's access token and API key, which never reach an app. */

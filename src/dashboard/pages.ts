@@ -5,20 +5,30 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
-function page(title: string, body: string, cssHref: string | null): string {
+function page(title: string, body: string, cssHref: string | null, referrer = 'no-referrer'): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · latchkey</title>
+<meta name="referrer" content="${referrer}"><title>${escapeHtml(title)} · latchkey</title>
 ${cssHref ? `<link rel="stylesheet" href="${escapeHtml(cssHref)}">` : ''}</head>
 <body class="plain-page"><main class="card narrow">${body}</main></body></html>`
 }
 
+export interface SignInPage {
+  /** Where the form posts: the page's own path and query, without any token. */
+  action: string
+  message?: string
+  reason?: string
+  cssHref: string | null
+}
+
 /**
  * 401 for browsers: a form that posts the token once, to be exchanged for a session cookie.
- * POST, so the token never lands in the URL, history or Referer.
+ * POST, so the token never lands in the URL, history or Referer. Its referrer policy is
+ * `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends `Origin: null` with a
+ * form post, which the sign-in must refuse as foreign.
  */
-export function tokenPage(opts: { action: string; message?: string; reason?: string; cssHref: string | null }): string {
-  return page(
+export function signInPage(opts: SignInPage, status = 401, headers: Record<string, string> = {}): Response {
+  const html = page(
     'Sign in',
     `<h1>latchkey</h1>
 <p>This dashboard is protected. Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
@@ -30,7 +40,9 @@ ${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
 <button type="submit">Sign in</button>
 </form>`,
     opts.cssHref,
+    'same-origin',
   )
+  return htmlResponse(html, status, { ...headers, 'referrer-policy': 'same-origin' })
 }
 
 export function messagePage(title: string, message: string, cssHref: string | null): string {
@@ -42,8 +54,9 @@ export function htmlResponse(html: string, status = 200, headers: Record<string,
 }
 
 /** The answer to a sign-in form that did not sign in: the form again (401), or a 429 page. */
-export function signInRefused(opts: { action: string; limited: ApiError | null; reason?: string; cssHref: string | null }): Response {
+export function signInRefused(opts: SignInPage & { limited: ApiError | null }): Response {
   if (opts.limited) return htmlResponse(messagePage('Too many attempts', opts.limited.message, opts.cssHref), 429, opts.limited.headers)
-  const page = tokenPage({ action: opts.action, message: 'That token is not valid. Check for a typo, or get a new link.', reason: opts.reason, cssHref: opts.cssHref })
-  return htmlResponse(page, 401)
+  return signInPage({ ...opts, message: WRONG_TOKEN })
 }
+
+export const WRONG_TOKEN = 'That token is not valid. Check for a typo, or get a new link.'

@@ -12,7 +12,7 @@ import { callerOf, refusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
 import { presentsCredential } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
-import { htmlResponse, messagePage, signInRefused, tokenPage } from '../dashboard/pages.ts'
+import { htmlResponse, messagePage, signInPage, signInRefused, WRONG_TOKEN } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
 import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
 import { corsHeaders } from '../guard/cors.ts'
@@ -106,7 +106,7 @@ export function createDispatcher(deps: DispatchDeps) {
     const posted = signInWithForm(request, conn, caller, services)
     const form = posted && (await posted)
     if (form?.ok) return [form.response, true]
-    if (form) return [signInRefused({ action: url.pathname, limited: form.limited, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), true]
+    if (form) return [signInRefused({ action: safeLocation(url, ['token']), limited: form.limited, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), true]
     if (deps.apps?.ownsPath(path)) return [await deps.apps.handle(request, conn, ctx), false]
     if (path !== '/' && path !== '/index.html') {
       return [htmlResponse(messagePage('Not found', 'There is no page at this address.', dashboard?.cssHref ?? null), 404), true]
@@ -114,8 +114,8 @@ export function createDispatcher(deps: DispatchDeps) {
     const refused = refusal(caller, 'viewer')
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
-      const message = url.searchParams.has('token') ? 'That token is not valid. Check for a typo, or get a new link.' : undefined
-      return [htmlResponse(tokenPage({ action: safeLocation(url, ['token']).split('?')[0], message, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), 401), true]
+      const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
+      return [signInPage({ action: safeLocation(url, ['token']), message, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), true]
     }
     return [htmlResponse(dashboard!.indexHtml(services.config.apiBase)), true]
   }

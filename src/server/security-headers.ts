@@ -25,7 +25,8 @@ export function withSecurityHeaders(res: Response, opts: { page: boolean; csp: s
     out = new Response(res.body, res)
     out.headers.set('x-content-type-options', 'nosniff')
   }
-  out.headers.set('referrer-policy', 'no-referrer')
+  // A page that set its own policy keeps it (the sign-in form: see dashboard/pages.ts).
+  if (!out.headers.has('referrer-policy')) out.headers.set('referrer-policy', 'no-referrer')
   if (opts.page) {
     out.headers.set('content-security-policy', opts.csp)
     out.headers.set('x-frame-options', 'DENY')

@@ -123,6 +123,47 @@ describe('CORS from refused and null origins', () => {
   }, 30_000)
 })
 
+describe('GETs that mint or reveal a login link', () => {
+  const revealing = ['/api/remote/url?tokenType=persistent', '/api/remote/qr?format=image/png', '/api/remote/qr', '/api/connect', '/api/connect/qr.svg', '/api/connect/qr.png', '/api/remote/providers/cloudflare/detect']
+
+  it('refuses them to another site, loopback included, and answers the dashboard itself', async () => {
+    const self = `http://localhost:${lk.dashboardPort}`
+    const foreign: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'http://evil.example' },
+      { origin: `http://127.0.0.1:${attacker.port}`, 'sec-fetch-site': 'same-site' },
+      { origin: 'null' },
+    ]
+    for (const path of revealing) {
+      for (const headers of foreign) {
+        const res = await fetch(`${self}${path}`, { headers: { host: `localhost:${lk.dashboardPort}`, ...headers } })
+        const body = await res.text()
+        expect({ path, headers, status: res.status, leaked: /rt=|token=|PNG|<svg|"installed"/.test(body) }).toEqual({ path, headers, status: 403, leaked: false })
+      }
+      // The control: the dashboard's own requests, and non-browser clients, reach the handler
+      // (a 409 says this loopback-only latchkey has no address for a link: the handler ran).
+      for (const headers of [{}, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, { origin: self }] as Record<string, string>[]) {
+        const status = (await fetch(`${self}${path}`, { headers })).status
+        expect({ path, headers, ran: status === 200 || status === 409 }).toEqual({ path, headers, ran: true })
+      }
+    }
+  })
+
+  it('mints nothing for an image or a link on an attacker\'s page', async () => {
+    const api = `http://localhost:${lk.dashboardPort}`
+    attackerPages.set('/img', `<!doctype html><img src="${api}/api/remote/qr?format=image/png"><img src="${api}/api/connect/qr.png"><script>fetch('${api}/api/remote/url?tokenType=persistent', { mode: 'no-cors', credentials: 'include' })</script>`)
+    const { page } = await browser.page()
+    // latchkey logs each refusal with its path: the three requests arrived and were refused.
+    const refusals = () => [...lk.output().matchAll(/WARN\s+refused status=403 method=GET path=(\S+)/g)].map((m) => m[1])
+    const before = refusals().length
+    await page.goto(`http://127.0.0.1:${attacker.port}/img`)
+    const end = Date.now() + 5000
+    while (refusals().length < before + 3 && Date.now() < end) await Bun.sleep(50)
+    expect(refusals().slice(before).sort()).toEqual(['/api/connect/qr.png', '/api/remote/qr', '/api/remote/url'])
+  }, 30_000)
+})
+
 describe('cross-site WebSocket', () => {
   it('refuses a WebSocket to an app opened by another origin before it reaches the app', async () => {
     attackerPages.set('/ws', '<!doctype html><title>ws</title>')
