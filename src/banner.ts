@@ -3,6 +3,7 @@ import type { Services } from './context.ts'
 import { chooseConnectAddress, connectLink, remoteAccessOn } from './connect/connect-address.ts'
 import { qrTerminal } from './connect/qr.ts'
 import { containerBannerLine } from './container/container-mode.ts'
+import { shortSecretWarnings } from './config/short-secrets.ts'
 
 const RULE = '─'.repeat(62)
 
@@ -26,6 +27,7 @@ export async function banner(s: Services): Promise<string> {
   if (c.apps.length) lines.push(`  apps       ${c.apps.map((a) => a.name).join(', ')}`)
   const container = containerBannerLine(c)
   if (container) lines.push('', container)
+  for (const warning of shortSecretWarnings(c)) lines.push('', `⚠ WARNING: ${warning}.`)
   if (!remoteAccessOn(c.host)) {
     lines.push('', `Listening on ${c.host} only (this machine). Use --host 0.0.0.0 to connect other devices, or start a tunnel from the dashboard.`)
     return lines.join('\n')
