@@ -154,7 +154,8 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /**
  * Whether a cookie name would pass for latchkey's session with some reader: in another case
- * (case-insensitive cookie parsers), or behind a `__Secure-`, `__Host-` or `__Host-Http-` style prefix.
+ * (case-insensitive cookie parsers), or behind a `__Secure-`, `__Host-` or `__Host-Http-`
+ * style prefix.
  */
 function shadowsSession(name: string): boolean {
   return name.toLowerCase().replace(/^__(?:[a-z]+-)+/, '') === SESSION_COOKIE

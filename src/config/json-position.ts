@@ -8,7 +8,7 @@ export interface JsonProblem {
   message: string
 }
 
-/** How deep objects and arrays may nest: far past any real settings file, far short of the stack. */
+/** How deep objects and arrays may nest, in settings.json and API bodies: far past anything latchkey reads, far short of the stack. */
 export const MAX_JSON_DEPTH = 64
 
 export function findJsonError(text: string): JsonProblem | null {
