@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { corsPlugin } from './guard/cors.ts'
 import type { Services } from './context.ts'
 import { errorPlugin } from './api/errors.ts'
+import { jsonDepthPlugin } from './api/json-depth.ts'
 import { healthRoutes } from './api/health.ts'
 import { accessRoutes } from './api/access.ts'
 import { whoamiRoutes } from './api/whoami.ts'
@@ -23,6 +24,7 @@ export function createApi(services: Services) {
       .headers({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' })
       .use(corsPlugin(() => services.guard.origins))
       .use(errorPlugin(services.log))
+      .use(jsonDepthPlugin())
       .use(healthRoutes(services))
       .use(accessRoutes(services))
       .use(whoamiRoutes(services))

@@ -20,6 +20,7 @@ import { isoNow, type AccessLog } from './access-log.ts'
 import { upstreamHeaders } from './proxy-headers.ts'
 import { clientResponse, sendUpstream, UpstreamError } from './http-proxy.ts'
 import { requestTarget } from './request-target.ts'
+import { unsafeAppPath } from './path-safety.ts'
 import { isWebSocketUpgrade, proxyWebSocket, webSocketOriginAllowed } from './ws-proxy.ts'
 
 export interface AppHandlerDeps {
@@ -83,6 +84,9 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       }
       return refused.toResponse()
     }
+    // After the guard (a stranger learns nothing of the app's prefix), before anything is forwarded.
+    const unsafe = conn.listener === 'app' ? null : unsafeAppPath(request.url)
+    if (unsafe) return failure(request, 400, 'bad_path', 'Bad address', `Cannot open this address: ${unsafe}`)
     const origin = request.headers.get('origin')
     const websocket = isWebSocketUpgrade(request)
     const guarded = websocket || !SAFE.has(request.method)

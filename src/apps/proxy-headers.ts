@@ -156,14 +156,33 @@ export function rewriteLocation(location: string, ctx: DownstreamContext): strin
   return path
 }
 
+/** RFC 6265 §4.1.1: a cookie name is an RFC 9110 token (no space, comma, quote or control). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
 /**
- * Drop cookies named like latchkey's session (an app must not replace it); in path mode
- * scope Path to the prefix and drop Domain, so apps on one origin keep their cookies apart.
+ * Whether a cookie name would pass for latchkey's session with some reader: in another case
+ * (case-insensitive cookie parsers), or behind a `__Secure-`, `__Host-` or `__Host-Http-`
+ * style prefix.
+ */
+function shadowsSession(name: string): boolean {
+  return name.toLowerCase().replace(/^__(?:[a-z]+-)+/, '') === SESSION_COOKIE
+}
+
+/**
+ * Drop cookies that could pass for latchkey's session (an app must not replace it), and
+ * nameless or oddly named ones; in path mode scope Path to the prefix and drop Domain, so
+ * apps on one origin keep their cookies apart.
+ *
+ * Note: a nameless cookie is the dangerous one. RFC 6265bis §5.6 stores `=latchkey_session=x`
+ * (and a pair with no "=" at all) with an empty name, and the browser sends back only its
+ * value: `Cookie: latchkey_session=x`, ahead of the real one when its Path is longer.
  */
 export function rewriteSetCookie(cookie: string, prefix: string | undefined): string | null {
   const parts = cookie.split(';')
   const eq = parts[0].indexOf('=')
-  if ((eq === -1 ? parts[0] : parts[0].slice(0, eq)).trim() === SESSION_COOKIE) return null
+  if (eq === -1) return null
+  const name = parts[0].slice(0, eq).trim()
+  if (!COOKIE_NAME.test(name) || shadowsSession(name)) return null
   if (!prefix) return cookie
   const attrs = parts.slice(1).filter((a) => !/^\s*(path|domain)\s*(=|$)/i.test(a))
   const path = /;\s*path\s*=\s*([^;]*)/i.exec(cookie)?.[1]?.trim()

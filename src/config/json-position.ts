@@ -8,6 +8,9 @@ export interface JsonProblem {
   message: string
 }
 
+/** How deep objects and arrays may nest, in settings.json and API bodies: far past anything latchkey reads, far short of the stack. */
+export const MAX_JSON_DEPTH = 64
+
 export function findJsonError(text: string): JsonProblem | null {
   let i = 0
   const ws = () => {
@@ -46,9 +49,10 @@ export function findJsonError(text: string): JsonProblem | null {
     if (!m) fail('bad number')
     i += m![0].length
   }
-  const value = (): void => {
+  const value = (depth: number): void => {
     ws()
     const c = text[i]
+    if ((c === '{' || c === '[') && depth >= MAX_JSON_DEPTH) fail(`objects and arrays nested more than ${MAX_JSON_DEPTH} deep`)
     if (c === '{') {
       i++
       ws()
@@ -60,7 +64,7 @@ export function findJsonError(text: string): JsonProblem | null {
         ws()
         if (text[i] !== ':') fail('expected ":" after a key')
         i++
-        value()
+        value(depth + 1)
         ws()
         if (text[i] === ',') { i++; continue }
         if (text[i] === '}') return void i++
@@ -72,7 +76,7 @@ export function findJsonError(text: string): JsonProblem | null {
       ws()
       if (text[i] === ']') return void i++
       for (;;) {
-        value()
+        value(depth + 1)
         ws()
         if (text[i] === ',') { i++; continue }
         if (text[i] === ']') return void i++
@@ -87,7 +91,7 @@ export function findJsonError(text: string): JsonProblem | null {
     fail(c === undefined ? 'unexpected end of file' : 'unexpected token')
   }
   try {
-    value()
+    value(0)
     ws()
     if (i < text.length) fail('unexpected text after the end')
     return null

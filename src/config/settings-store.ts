@@ -22,8 +22,33 @@ export interface SettingsProblem {
   message: string
 }
 
+/**
+ * Keys that mean something to JavaScript objects. JSON.parse makes them ordinary keys, but
+ * copying and filling defaults can turn `__proto__` into the object's prototype (a
+ * hand-edited `"remoteAccess": {"__proto__": {"enabled": true}}` would quietly switch remote
+ * access on), so they are refused wherever they appear.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** The dotted path of the first reserved key in `value`, or null (iterative: depth is no risk). */
+function findReservedKey(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, '']]
+  while (stack.length > 0) {
+    const [node, at] = stack.pop()!
+    if (typeof node !== 'object' || node === null) continue
+    const keys = Object.keys(node)
+    const hit = keys.find((key) => RESERVED_KEYS.has(key))
+    if (hit !== undefined) return at ? `${at}.${hit}` : hit
+    // Reversed, so that siblings are searched in file order.
+    for (const key of keys.reverse()) stack.push([(node as Record<string, unknown>)[key], at ? `${at}.${key}` : key])
+  }
+  return null
+}
+
 /** Fill defaults and check `value` against the schema; returns the first problem, if any. */
 export function checkSettings(value: unknown): { settings?: Settings; problem?: SettingsProblem } {
+  const reserved = findReservedKey(value)
+  if (reserved) return { problem: { field: reserved, message: `"${reserved}" is not allowed: __proto__, constructor and prototype cannot be keys` } }
   // A complete, valid file (every start after the first) needs no defaults: every field
   // with a default is required, so Check passing means Default would change nothing.
   // Check costs a fraction of Default + Errors, which took milliseconds of each start.

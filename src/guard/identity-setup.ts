@@ -8,6 +8,7 @@ import type { Config } from '../config/resolve.ts'
 import type { Logger } from '../log.ts'
 import { createLocalApiClient } from '../tailscale/localapi-client.ts'
 import { createWhois, type Whois } from '../tailscale/whois.ts'
+import { shortSecretWarnings } from '../config/short-secrets.ts'
 
 /** The WhoIs lookup for the guard, or undefined when Tailscale identity is off. */
 export function tailscaleWhois(config: Config, log: Logger): Whois | undefined {
@@ -34,6 +35,7 @@ export function logIdentitySetup(config: Config, log: Logger): void {
     log.warn('adminAllowLocalhost is on: loopback and private-network (RFC 1918) peers are admin; turn it off once your ID is in admins')
   }
   if (config.apiKey) log.info('API key configured', { from: config.apiKeyFile ? 'apiKeyFile' : config.sources.apiKey === 'env' ? 'LATCHKEY_API_KEY' : 'apiKey' })
+  for (const warning of shortSecretWarnings(config)) log.warn(warning)
   if (config.trustServeHeaders) {
     log.warn('tailscale.trustServeHeaders is on: Tailscale-User-* headers on the Tailscale ingress are believed (any local process can reach that port)')
   }

@@ -55,8 +55,13 @@ export function fingerprint(secret: string): string {
   return hashSecret(secret).slice(0, 8)
 }
 
-/** `abcd…wxyz` style mask for showing that a secret exists without revealing it. */
+/**
+ * `abcd••••••••`: shows that a secret exists, and which one, without revealing it. At most 4
+ * characters show (2 for a secret under 16, none under 12), so a mask never gives a guesser
+ * a useful head start; the bullets are always 8, so the length stays hidden too.
+ */
 export function maskSecret(secret: string | null | undefined): string | null {
   if (!secret) return null
-  return `${secret.slice(0, 4)}${'•'.repeat(8)}${secret.slice(-2)}`
+  const shown = secret.length >= 16 ? 4 : secret.length >= 12 ? 2 : 0
+  return `${secret.slice(0, shown)}${'•'.repeat(8)}`
 }

@@ -113,6 +113,22 @@ describe('configuration errors', () => {
     expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(broken)
   })
 
+  it('exits 2 on a settings.json with a __proto__, constructor or prototype key, naming it and its position, and leaves it as it was', () => {
+    const cases: [string, string, string][] = [
+      ['{\n  "remoteAccess": {\n    "__proto__": { "enabled": true }\n  }\n}\n', 'remoteAccess.__proto__', 'line 3, column 18'],
+      ['{\n  "preferences": {\n    "constructor": { "theme": "dark" }\n  }\n}\n', 'preferences.constructor', 'line 3, column 20'],
+      ['{"preferences": {"prototype": {}}}', 'preferences.prototype', 'line 1, column 31'],
+    ]
+    for (const [text, field, at] of cases) {
+      const dir = tempDir()
+      writeFileSync(join(dir, 'settings.json'), text)
+      const r = run(['--data-dir', dir, '--port', '0', '--api-port', '0'])
+      expect(r.status).toBe(2)
+      expect(r.stderr.trim()).toBe(`latchkey: Cannot read ${join(dir, 'settings.json')}: ${at}: "${field}" is not allowed: __proto__, constructor and prototype cannot be keys (fix or remove the file; latchkey will not overwrite it)`)
+      expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(text)
+    }
+  })
+
   it('exits 2 for an unknown flag and a bad port', () => {
     expect(run(['--hots', 'x']).status).toBe(2)
     const r = run(['--api-port', '65536'])

@@ -15,6 +15,8 @@ import { FAST, alive, newDirs, quickSettings, records, waitUntil } from '../tunn
 import { Pane, runtimeInfo, latchkeyCommand } from '../tui/pane.ts'
 
 const MAIN = join(ROOT, 'src', 'main.ts')
+// Supplied through the environment, as a systemd unit or a container would.
+const TOKEN = 'serve-suite-supplied-token-0123456789'
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 describe('latchkey serve: API only, same contracts and guard', () => {
@@ -32,7 +34,7 @@ describe('latchkey serve: API only, same contracts and guard', () => {
     lk = await startLatchkey({
       dataDir,
       args: ['serve', '--host', '0.0.0.0', '--allowed-origins', peer.hostAddress],
-      env: { ...FAST, FAKE_CLOUDFLARED_RECORD_DIR: dirs.cfRecords, FAKE_TAILSCALE_STATE_DIR: dirs.tsState, LATCHKEY_TUNNEL_GRACE_MS: '1500' },
+      env: { ...FAST, LATCHKEY_AUTH_TOKEN: TOKEN, FAKE_CLOUDFLARED_RECORD_DIR: dirs.cfRecords, FAKE_TAILSCALE_STATE_DIR: dirs.tsState, LATCHKEY_TUNNEL_GRACE_MS: '1500' },
     })
   })
 
@@ -54,7 +56,7 @@ describe('latchkey serve: API only, same contracts and guard', () => {
   it('guards /api/remote/* from a namespace peer exactly as in dashboard mode', async () => {
     expect((await peer.fetch(fromPeer('/api/remote/status'))).status).toBe(401)
     expect((await peer.fetch(fromPeer('/api/remote/tunnel/start'), json({}))).status).toBe(401)
-    const authed = await peer.fetch(fromPeer('/api/remote/status'), { headers: { authorization: `Bearer ${lk.token}` } })
+    const authed = await peer.fetch(fromPeer('/api/remote/status'), { headers: { authorization: `Bearer ${TOKEN}` } })
     expect(authed.status).toBe(200)
     expect(authed.json()).toMatchObject({ state: 'stopped', provider: 'cloudflare', restore: { outcome: 'skipped' } })
     expect((await curlFrom(null, api('/api/remote/status'))).status).toBe(200)
@@ -94,10 +96,46 @@ describe('latchkey serve: API only, same contracts and guard', () => {
     expect((await peer.fetch(fromPeer('/remote-login'), { headers: { accept: 'application/json' } })).json().error).toBe('remote_token_missing')
   })
 
+  it('never prints the supplied token, a link to port 0 or a dashboard panel', () => {
+    const out = lk.output()
+    expect(out).not.toContain(TOKEN)
+    expect(out).not.toMatch(/:0\//)
+    expect(out).not.toMatch(/panel/i)
+    expect(out).not.toContain('must enter this token')
+    expect(out).toContain('the access token you supplied (--auth-token / LATCHKEY_AUTH_TOKEN) is in force (not shown)')
+  })
+
+  it('prints a login-link command that works as printed, from this machine', async () => {
+    const command = /^ {2}(curl .*\/api\/remote-access\/auth\/login-url)$/m.exec(lk.output())?.[1]
+    expect(command).toContain(`http://127.0.0.1:${lk.apiPort}/api/remote-access/auth/login-url`)
+    const ran = spawnSync('sh', ['-c', command!], { encoding: 'utf8', timeout: 10_000 })
+    expect(ran.status).toBe(0)
+    const link = JSON.parse(ran.stdout)
+    expect(link.url).toStartWith(`http://${peer.hostAddress}:${lk.apiPort}/remote-login?rt=`)
+    expect((await peer.fetch(link.url)).status).toBe(302)
+  })
+
   it('logs plain timestamped lines to stdout', () => {
     const lines = lk.output().split('\n').filter((l) => /^\d{4}-\d\d-\d\dT/.test(l))
     expect(lines.some((l) => /^\S+Z INFO +ready api=\d+ tsi=\d+ cfi=\d+/.test(l))).toBe(true)
     for (const l of lines) expect(l).not.toContain('\x1b[')
+  })
+})
+
+describe('latchkey serve with a random token', () => {
+  it('never prints it: its output is a log', async () => {
+    const lk = await startLatchkey({ args: ['serve', '--host', '0.0.0.0'] })
+    try {
+      const out = lk.output()
+      expect(lk.token).toBeNull()
+      expect(out).toContain("this run's access token is random and never shown (this output is a log)")
+      // A random token is 43 URL-safe base64 characters; nothing of that shape is printed.
+      expect(out).not.toMatch(/[A-Za-z0-9_-]{43}/)
+      expect(out).not.toMatch(/:0\//)
+      expect(out).not.toMatch(/panel|QR/i)
+    } finally {
+      await lk.stop()
+    }
   })
 })
 

@@ -113,6 +113,31 @@ describe('rewriteSetCookie', () => {
   it('leaves port-mode cookies as the app set them', () => {
     expect(rewriteSetCookie('sid=1; Path=/; HttpOnly', undefined)).toBe('sid=1; Path=/; HttpOnly')
   })
+
+  it('drops a nameless cookie, which the browser would send back as its bare value', () => {
+    for (const cookie of ['=latchkey_session=evil; Path=/apps/x', '=value', ' =latchkey_session=evil', 'latchkey_session', 'latchkey_session; Path=/', '=']) {
+      expect(rewriteSetCookie(cookie, undefined)).toBeNull()
+      expect(rewriteSetCookie(cookie, '/apps/x')).toBeNull()
+    }
+  })
+
+  it('drops names that match the session cookie after trimming, in another case or behind a prefix', () => {
+    for (const name of [' latchkey_session', 'latchkey_session\t', 'LATCHKEY_SESSION', 'Latchkey_Session', '__Secure-latchkey_session', '__Host-latchkey_session', '__host-LATCHKEY_SESSION', '__Host-Http-latchkey_session']) {
+      expect(rewriteSetCookie(`${name}=evil; Path=/`, undefined)).toBeNull()
+    }
+  })
+
+  it('drops names with characters that would make the Cookie header ambiguous', () => {
+    for (const name of ['a,latchkey_session', 'a latchkey_session', '"sid"', 'sid\\x', 's\u00e9', 'a(b)', 'a@b', 'a:b', 'a/b', 'a?b', '{a}', 'a[b]']) {
+      expect(rewriteSetCookie(`${name}=1; Path=/`, undefined)).toBeNull()
+    }
+  })
+
+  it('keeps ordinary cookies, prefixed ones and those merely containing the name', () => {
+    for (const cookie of ['sid=1', '__Host-sid=1; Path=/; Secure', 'my_latchkey_session=1', 'latchkey_session_app=1', "a!#$%&'*+-.^_`|~1=x", 'sid="quoted value"']) {
+      expect(rewriteSetCookie(cookie, undefined)).toBe(cookie)
+    }
+  })
 })
 
 describe('editDownstreamHeaders', () => {

@@ -65,6 +65,41 @@ describe('SettingsStore', () => {
     expect(() => SettingsStore.open(dir)).toThrow('"remoteAccess.enabld" is not a known field')
   })
 
+  it('reports __proto__, constructor and prototype keys with their position, and never overwrites the file', () => {
+    const cases: [string, string, string][] = [
+      ['{\n  "remoteAccess": {\n    "__proto__": { "enabled": true }\n  }\n}\n', 'remoteAccess.__proto__', 'line 3, column 18'],
+      ['{\n  "preferences": {\n    "constructor": { "theme": "dark" }\n  }\n}\n', 'preferences.constructor', 'line 3, column 20'],
+      ['{"preferences": {"local": {"prototype": {}}}}', 'preferences.local.prototype', 'line 1, column 41'],
+      ['{"__proto__": {"polluted": true}}', '__proto__', 'line 1, column 15'],
+      ['{"apps": [{"name": "a", "target": "http://127.0.0.1:9", "constructor": 1}]}', 'apps.0.constructor', 'line 1, column 72'],
+      // An escaped key is the same key once parsed.
+      ['{"remoteAccess": {"__\\u0070roto__": {"enabled": true}}}', 'remoteAccess.__proto__', 'line 1, column 37'],
+    ]
+    for (const [text, field, at] of cases) {
+      const dir = tempDir()
+      writeFileSync(join(dir, 'settings.json'), text)
+      expect(() => SettingsStore.open(dir)).toThrow(`settings.json: ${at}: "${field}" is not allowed: __proto__, constructor and prototype cannot be keys`)
+      expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(text)
+    }
+    expect(({} as Record<string, unknown>).enabled).toBeUndefined()
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('refuses an update that adds a reserved key, writing nothing', () => {
+    const dir = tempDir()
+    const store = SettingsStore.open(dir)
+    const before = readFileSync(join(dir, 'settings.json'), 'utf8')
+    expect(() => store.update((d) => void (d.preferences = JSON.parse('{"__proto__": {"theme": "dark"}}')))).toThrow(SettingsValidationError)
+    expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(before)
+  })
+
+  it('reports a file nested too deeply with a position, not a stack overflow', () => {
+    const dir = tempDir()
+    const deep = '{"preferences": {"local": ' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000) + '}}'
+    writeFileSync(join(dir, 'settings.json'), deep)
+    expect(() => SettingsStore.open(dir)).toThrow('settings.json: line 1, column 337: invalid JSON: objects and arrays nested more than 64 deep')
+  })
+
   it('tells subscribers about each change', () => {
     const store = SettingsStore.open(tempDir())
     const seen: (string | null)[] = []
