@@ -2,11 +2,13 @@
  * Sessions cannot be turned against the operator: one reusable viewer link opened 10,050
  * times through the Cloudflare ingress (thousands of client addresses, as Cf-Connecting-Ip
  * reports them) must not sign the admin out, and one address cannot sign in more than its
- * share of devices. A real latchkey process; the flood is plain fetch to the ingress.
+ * share of devices; minting links in a loop cannot evict a pending one-time link. A real
+ * latchkey process; the flood is plain fetch to the ingress.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { startLatchkey, type Latchkey } from '../helpers/latchkey.ts'
 import { MAX_SESSIONS_PER_ADDRESS, MAX_SESSIONS_PER_ISSUER } from '../../src/tokens/session-bounds.ts'
+import { MAX_LIVE_TOKENS } from '../../src/tokens/login-tokens.ts'
 
 const HOST = 'x.trycloudflare.com'
 const FLOOD = 10_050
@@ -96,6 +98,19 @@ describe('a reusable viewer link opened in a loop', () => {
     expect(body).toContain('Cannot sign in another device from this address')
     expect(body).not.toContain(viewerLink)
   })
+  it('leaves a one-time link unused when its sign-in is refused, so it works from elsewhere', async () => {
+    const gen = await fetch(lk.url('/api/remote/token/short-lived/generate'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'viewer', oneTime: true }),
+    })
+    const once = (await gen.json()).token as string
+    const refused = await viaTunnel(`/remote-login?rt=${once}`, '203.0.113.50', json)
+    expect(refused.status).toBe(429)
+    expect((await refused.json()).error).toBe('too_many_devices')
+    expect((await viaTunnel(`/remote-login?rt=${once}`, '192.0.2.80', json)).status).toBe(302)
+    expect((await viaTunnel(`/remote-login?rt=${once}`, '192.0.2.81', json)).status).toBe(401)
+  })
 })
 
 describe('the access token exchanged from a crowded address', () => {
@@ -112,4 +127,38 @@ describe('the access token exchanged from a crowded address', () => {
     // The admin who signed in earlier is still in.
     expect((await viaTunnel('/api/remote/sessions', ADMIN_ADDRESS, { ...json, cookie: adminCookie })).status).toBe(200)
   })
+})
+
+describe('minting login links in a loop', () => {
+  /** A JSON request as the local user (admin). */
+  const asLocal = (path: string, body?: unknown) =>
+    fetch(lk.url(path), body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+  it('refuses the link past the bound with 429 too_many_login_links on every minting route, and the pending one-time link still works', async () => {
+    const started = performance.now()
+    const pending = (await (await asLocal('/api/remote/token/short-lived/generate', { oneTime: true })).json()).token as string
+    // The viewer link above is live too; fill up to the bound with the rest.
+    for (let minted = 2; minted < MAX_LIVE_TOKENS; ) {
+      const batch = Math.min(200, MAX_LIVE_TOKENS - minted)
+      const statuses = await Promise.all(Array.from({ length: batch }, async () => (await asLocal('/api/remote/token/short-lived/generate', {})).status))
+      expect(statuses.every((s) => s === 200)).toBe(true)
+      minted += batch
+    }
+    console.log(`${MAX_LIVE_TOKENS} login links minted: ${(performance.now() - started).toFixed(0)} ms`)
+    for (const res of [
+      await asLocal('/api/remote/token/short-lived/generate', { role: 'viewer' }),
+      await asLocal('/api/remote/url?tokenType=short-lived'),
+      await asLocal('/api/remote/qr?format=image/svg'),
+      await asLocal('/api/remote-access/auth/login-url', { mode: 'short-lived' }),
+    ]) {
+      expect(res.status).toBe(429)
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      const body = await res.json()
+      expect(body.error).toBe('too_many_login_links')
+      expect(body.message).toStartWith(`Cannot create another login link: ${MAX_LIVE_TOKENS} short-lived links are live;`)
+    }
+    const login = await viaTunnel(`/remote-login?rt=${pending}`, '192.0.2.90', json)
+    expect(login.status).toBe(302)
+    expect(cookieOf(login)).toBeTruthy()
+  }, 30_000)
 })
