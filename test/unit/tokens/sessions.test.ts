@@ -170,4 +170,18 @@ describe('SessionStore addresses on disk', () => {
     for (let i = 0; i < MAX_SESSIONS_PER_ADDRESS; i++) reloaded.create(spec({ address: '192.0.2.1' }))
     expect(reloaded.size).toBe(MAX_SESSIONS_PER_ADDRESS + 1)
   })
+
+  it('keeps only the most recently seen devices of a link when an older file holds more than its bound', () => {
+    const issuer = 'persistent:0123456789abcdef'
+    const made = []
+    for (let i = 0; i < MAX_SESSIONS_PER_ISSUER + 50; i++, clock++) made.push(store.create(spec({ role: 'admin', issuer, durable: true, address: addressOf(i) })))
+    // Written as an older latchkey, with no bound per link, would have left it.
+    const old = made.map(({ session }) => session)
+    writeFileSync(join(dir, 'sessions.json'), JSON.stringify(old, null, 1) + '\n')
+    const reloaded = new SessionStore({ dataDir: dir, now: () => clock })
+    expect(reloaded.size).toBe(MAX_SESSIONS_PER_ISSUER)
+    expect(reloaded.lookup(made[49].secret)).toBeNull()
+    expect(reloaded.lookup(made[50].secret)).not.toBeNull()
+    expect(reloaded.lookup(made.at(-1)!.secret)).not.toBeNull()
+  })
 })
