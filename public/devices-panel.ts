@@ -11,6 +11,8 @@ interface Device {
   role: string
   issuer: string
   persistent: boolean
+  /** Where it signed in from; null for sessions older than this field. */
+  address: string | null
   current: boolean
 }
 
@@ -51,7 +53,7 @@ export async function refreshDevices(): Promise<void> {
         { class: 'device', 'data-session': d.id },
         el('div', { class: 'grow' },
           el('strong', {}, describeAgent(d.userAgent)), ' ', badge(d.role, d.role === 'admin' ? 'on' : 'off'), d.current ? badge('this device', 'warn') : null,
-          el('p', { class: 'app-meta' }, `via ${ISSUERS[d.issuer] ?? d.issuer} · last seen ${ago(d.lastSeenAt)} · until ${new Date(d.expiresAt).toLocaleDateString()}`),
+          el('p', { class: 'app-meta' }, `via ${ISSUERS[d.issuer] ?? d.issuer}${d.address ? ` from ${d.address}` : ''} · last seen ${ago(d.lastSeenAt)} · until ${new Date(d.expiresAt).toLocaleDateString()}`),
         ),
         signOut,
       )

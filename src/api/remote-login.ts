@@ -3,7 +3,9 @@
  * token for a session cookie and redirects to `/` with no token in the Location, so the
  * secret leaves the address bar, history and Referer at once (DESIGN.md, "Sessions, not
  * tokens"). Failures are 401 `remote_token_missing | remote_token_expired |
- * remote_token_invalid`: JSON for API clients, a readable page for browsers.
+ * remote_token_invalid`, 429 `too_many_attempts` or, from the session bounds, 429
+ * `too_many_devices` / 503 `too_many_sessions`: JSON for API clients, a readable page for
+ * browsers.
  * Also `POST /api/remote-access/auth/login-url` (`mode: persistent | short-lived`).
  */
 import { Elysia, t } from 'elysia'
@@ -65,6 +67,7 @@ export function remoteLogin(request: Request, caller: Caller, services: Services
   const result = exchangeLoginToken(request, connectionOf(request)!, caller, rt, services)
   if (!result.ok) {
     if ('limited' in result) return failure(result.limited, json, 'Too many attempts')
+    if ('refused' in result) return failure(result.refused, json, 'Too many devices')
     const f = FAILURES[result.code]
     return failure(new ApiError(401, result.code, f.message), json, f.title)
   }

@@ -49,6 +49,11 @@ export function describeSession(s: SessionRecord, currentId: string | undefined)
     /** Which kind of credential signed it in: access-token, persistent or short-lived. */
     issuer: s.issuer.split(':')[0],
     persistent: s.durable,
+    /**
+     * Where it signed in from (null before addresses were kept). Admin-only, like the whole
+     * list: it helps the operator tell a stranger's device from their own, and the log has it.
+     */
+    address: s.address ?? null,
     current: s.id === currentId,
   }
 }

@@ -9,9 +9,10 @@ import type { Logger } from '../log.ts'
 import type { Caller } from './identify.ts'
 import { isSecure, type Connection } from './connection.ts'
 import { sessionCookie } from './cookies.ts'
-import { SESSION_COOKIE, type SessionStore } from '../tokens/sessions.ts'
+import { SESSION_COOKIE, type NewSession, type SessionRecord, type SessionStore } from '../tokens/sessions.ts'
 import type { LoginFailure, LoginTokens } from '../tokens/login-tokens.ts'
-import type { ApiError } from '../errors.ts'
+import { ApiError } from '../errors.ts'
+import { htmlResponse, messagePage } from '../dashboard/pages.ts'
 import { attemptOf, type GuessLimiter } from './guess-limiter.ts'
 import { requestOrigin } from './same-origin.ts'
 import { matchSecret } from '../tokens/secrets.ts'
@@ -48,16 +49,26 @@ export function safeLocation(url: URL, drop: readonly string[]): string {
 
 /**
  * Issue a session for a caller who proved the access token, and redirect to the same path
- * without it: 302 after a `?token=` visit, 303 (a GET) after the sign-in form's POST.
+ * without it: 302 after a `?token=` visit, 303 (a GET) after the sign-in form's POST. When
+ * the session bounds refuse (too many devices), say so: a page for a navigation, else JSON.
  */
 export function exchangeAccessToken(request: Request, conn: Connection, caller: Caller, deps: ExchangeDeps, status: 302 | 303 = 302): Response {
-  const { secret, session } = deps.sessions.create({
+  const created = createSession(deps, {
     role: 'admin',
     issuer: deps.accessToken.issuer,
     userAgent: request.headers.get('user-agent') ?? '',
     maxAgeMs: SESSION_DAYS * 86400000,
     durable: deps.accessToken.fixed,
+    address: caller.address,
   })
+  if ('refused' in created) {
+    const err = created.refused
+    deps.log.info('device sign-in refused', { via: 'access-token', code: err.code, address: caller.address })
+    const headers = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', ...err.headers }
+    if (!isNavigation(request)) return Response.json(err.toJSON(), { status: err.status, headers })
+    return htmlResponse(messagePage('Too many devices', err.message, null), err.status, headers)
+  }
+  const { secret, session } = created
   deps.log.info('device signed in', { via: 'access-token', session: session.id, address: caller.address })
   return new Response(null, {
     status,
@@ -70,6 +81,16 @@ export function exchangeAccessToken(request: Request, conn: Connection, caller: 
   })
 }
 
+/** SessionStore.create, with a refusal of the session bounds as a value. */
+function createSession(deps: ExchangeDeps, spec: NewSession): { secret: string; session: SessionRecord } | { refused: ApiError } {
+  try {
+    return deps.sessions.create(spec)
+  } catch (err) {
+    if (err instanceof ApiError) return { refused: err }
+    throw err
+  }
+}
+
 export interface LoginExchangeDeps extends ExchangeDeps {
   loginTokens: LoginTokens
 }
@@ -78,6 +99,7 @@ export type LoginExchange =
   | { ok: true; role: 'admin' | 'viewer'; tokenType: string; sessionId: string | null; setCookie: string | null }
   | { ok: false; code: LoginFailure }
   | { ok: false; limited: ApiError }
+  | { ok: false; refused: ApiError }
 
 /**
  * Check an `rt` login token and sign the device in. The token is checked first, always: a
@@ -88,7 +110,9 @@ export type LoginExchange =
  */
 export function exchangeLoginToken(request: Request, conn: Connection, caller: Caller, rt: string | null, deps: LoginExchangeDeps): LoginExchange {
   const head = request.method === 'HEAD'
-  const verdict = deps.loginTokens.verify(rt, { consume: !head })
+  // A one-time link is used up only once it signs a device in (below), so a sign-in the
+  // session bounds refuse leaves it working for a retry.
+  const verdict = deps.loginTokens.verify(rt, { consume: false })
   if (!verdict.ok) {
     if (verdict.code !== 'remote_token_missing') {
       const attempt = attemptOf(caller, conn)
@@ -100,13 +124,20 @@ export function exchangeLoginToken(request: Request, conn: Connection, caller: C
     return { ok: false, code: verdict.code }
   }
   if (head) return { ok: true, role: verdict.role, tokenType: verdict.tokenType, sessionId: null, setCookie: null }
-  const { secret, session } = deps.sessions.create({
+  const created = createSession(deps, {
     role: verdict.role,
     issuer: verdict.issuer,
     userAgent: request.headers.get('user-agent') ?? '',
     maxAgeMs: verdict.sessionMaxAgeMs,
     durable: verdict.durable,
+    address: caller.address,
   })
+  if ('refused' in created) {
+    deps.log.info('device sign-in refused', { via: verdict.tokenType, code: created.refused.code, address: caller.address })
+    return { ok: false, refused: created.refused }
+  }
+  deps.loginTokens.consume(rt!)
+  const { secret, session } = created
   deps.log.info('device signed in', { via: verdict.tokenType, role: verdict.role, session: session.id, address: caller.address })
   const setCookie = sessionCookie(SESSION_COOKIE, secret, { secure: isSecure(request, conn), maxAgeSec: Math.floor(verdict.sessionMaxAgeMs / 1000) })
   return { ok: true, role: verdict.role, tokenType: verdict.tokenType, sessionId: session.id, setCookie }

@@ -5,14 +5,15 @@
  *   generated on first need, reused by every link until regenerated. Rotating it (here or
  *   by any settings change) revokes every session it issued (runbook §6.2; issue 5).
  * - Short-lived (`tokenStrategy.shortLived`): in memory only, stored as SHA-256 hashes,
- *   swept once expired, gone on restart. Beyond the runbook: `oneTime` links work for
+ *   swept once expired, gone on restart, at most MAX_LIVE_TOKENS at once (minting past that
+ *   is refused; a live link is never evicted). Beyond the runbook: `oneTime` links work for
  *   exactly one login, and `role: 'viewer'` links share a read-only dashboard.
  *
  * The clock is injectable so expiry is tested without sleeping.
  */
 import type { SettingsStore } from '../config/settings-store.ts'
 import type { Settings } from '../config/settings-schema.ts'
-import { BadRequestError, ConflictError } from '../errors.ts'
+import { ApiError, BadRequestError, ConflictError } from '../errors.ts'
 import { hashSecret, randomSecret, secretsEqual } from './secrets.ts'
 import { BoundedMap } from './bounded-map.ts'
 import type { GrantedRole } from './sessions.ts'
@@ -51,9 +52,10 @@ interface ShortLivedRecord {
 }
 
 /**
- * Live short-lived tokens kept at most; generating more evicts the oldest.
- * Note: an evicted token answers `remote_token_invalid`; the bound keeps memory flat when a
- * script (or an attacker with an admin session) generates tokens in a loop.
+ * Live short-lived tokens kept at most. Minting never evicts a live token (a pending
+ * one-time link must keep working): expired ones are swept, and past the bound a new one is
+ * refused with 429 `too_many_login_links`. The bound keeps memory flat when a script (or an
+ * attacker with an admin session) generates tokens in a loop.
  */
 export const MAX_LIVE_TOKENS = 10_000
 /** Expired tokens remembered (by a 128-bit hash prefix) so a late visit says "expired". */
@@ -87,9 +89,12 @@ function liveIssuer(settings: Settings): string | null {
 export class LoginTokens {
   #o: LoginTokenOptions
   #now: () => number
-  #live = new BoundedMap<string, ShortLivedRecord>(MAX_LIVE_TOKENS)
+  // A plain Map: the bound on live tokens is kept by refusing to mint, never by eviction.
+  #live = new Map<string, ShortLivedRecord>()
   #expired = new BoundedMap<string, number>(MAX_REMEMBERED_EXPIRED)
   #nextSweep = Infinity
+  /** The earliest expiresAt of a live token, as of the last sweep. */
+  #earliest = Infinity
   #rotating = false
 
   constructor(o: LoginTokenOptions) {
@@ -147,6 +152,18 @@ export class LoginTokens {
     const ttlMs = Math.min(requested, s.maxTtlMs)
     const now = this.#now()
     this.#sweepIfDue(now)
+    // Full: a real sweep (not the throttled one) drops what has expired and finds the next expiry.
+    if (this.#live.size >= MAX_LIVE_TOKENS) this.#sweep(now)
+    if (this.#live.size >= MAX_LIVE_TOKENS) {
+      const waitSec = Math.max(1, Math.ceil((this.#earliest - now) / 1000))
+      throw new ApiError(
+        429,
+        'too_many_login_links',
+        `Cannot create another login link: ${this.#live.size} short-lived links are live; wait for one to expire (the next expires in ${waitSec} s), or restart latchkey, which forgets every short-lived link`,
+        undefined,
+        { 'retry-after': String(waitSec) },
+      )
+    }
     const token = randomSecret(32)
     const record: ShortLivedRecord = { id: randomSecret(12), expiresAt: now + ttlMs, oneTime: req.oneTime === true, role }
     this.#live.set(hashSecret(token), record)
@@ -192,6 +209,12 @@ export class LoginTokens {
     return { ok: false, code: 'remote_token_invalid' }
   }
 
+  /** Use up a one-time token once it has signed a device in (verify with `consume: false`). */
+  consume(rt: string): void {
+    const hash = hashSecret(rt)
+    if (this.#live.get(hash)?.oneTime) this.#live.delete(hash)
+  }
+
   /** Drop expired tokens now (also happens on its own, at most once a second, on use). */
   sweep(): void {
     this.#sweep(this.#now())
@@ -231,6 +254,7 @@ export class LoginTokens {
     }
     // Remembered entries are inserted in clock order, so the oldest are at the front.
     for (let e = this.#expired.oldest(); e && e[1] + REMEMBER_EXPIRED_MS <= now; e = this.#expired.oldest()) this.#expired.shift()
+    this.#earliest = next
     this.#nextSweep = next === Infinity ? Infinity : Math.max(next, now + SWEEP_EVERY_MS)
   }
 

@@ -2,11 +2,13 @@
  * Browser sessions: what a `?token=` or `/remote-login?rt=` visit is exchanged for.
  * The cookie holds a random secret; only its hash is kept (in memory, and on disk for
  * sessions whose issuing token outlives a restart). Each session is a named device.
+ * How many there may be, and who gives way, is session-bounds.ts.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomSecret, hashSecret } from './secrets.ts'
 import { writeFileAtomic } from '../config/atomic-write.ts'
+import { MAX_SESSIONS, MAX_SESSIONS_PER_ISSUER, SessionBounds } from './session-bounds.ts'
 
 export const SESSION_COOKIE = 'latchkey_session'
 
@@ -27,6 +29,11 @@ export interface SessionRecord {
   expiresAt: number
   /** Kept across restarts (its issuer is a persistent or fixed token). */
   durable: boolean
+  /**
+   * The client address the guard saw at sign-in (peer, or what a tunnel reported). Shown
+   * in the device list only. Absent on sessions saved before it was kept.
+   */
+  address?: string
 }
 
 export interface NewSession {
@@ -35,12 +42,19 @@ export interface NewSession {
   userAgent: string
   maxAgeMs: number
   durable: boolean
+  /** The caller's address (`caller.address`), counted by session-bounds.ts. */
+  address: string
 }
 
-const MAX_SESSIONS = 10_000
+// Expired sessions are dropped at most once a second on create (and at once when full).
+const SWEEP_EVERY_MS = 1000
 
 export class SessionStore {
   #byHash = new Map<string, SessionRecord>()
+  #bounds = new SessionBounds()
+  /** The earliest expiresAt held (may be stale-early after a removal: one extra sweep). */
+  #earliest = Infinity
+  #lastSweep = -Infinity
   #path: string | null
   #now: () => number
   #listeners = new Set<(event: 'created' | 'revoked', s: SessionRecord) => void>()
@@ -51,12 +65,18 @@ export class SessionStore {
     this.#load()
   }
 
-  /** Create a session; returns the cookie secret (shown once) and the record. */
+  /**
+   * Create a session; returns the cookie secret (shown once) and the record. Throws an
+   * ApiError (429 `too_many_devices`, 503 `too_many_sessions`) when the bounds refuse it.
+   */
   create(spec: NewSession): { secret: string; session: SessionRecord } {
-    this.sweep()
-    if (this.#byHash.size >= MAX_SESSIONS) this.#evictOldest()
-    const secret = randomSecret(32)
     const now = this.#now()
+    this.#sweepIfDue(now, this.#byHash.size >= MAX_SESSIONS)
+    const room = this.#bounds.room(spec, this.#byHash.size, now)
+    if ('refused' in room) throw room.refused
+    let save = spec.durable
+    for (const s of room.evict) this.#remove(s, false), (save ||= s.durable)
+    const secret = randomSecret(32)
     const session: SessionRecord = {
       id: randomSecret(9),
       hash: hashSecret(secret),
@@ -67,9 +87,10 @@ export class SessionStore {
       lastSeenAt: now,
       expiresAt: now + spec.maxAgeMs,
       durable: spec.durable,
+      address: spec.address,
     }
-    this.#byHash.set(session.hash, session)
-    if (session.durable) this.#save()
+    this.#add(session)
+    if (save) this.#save()
     for (const l of this.#listeners) l('created', session)
     return { secret, session }
   }
@@ -86,7 +107,10 @@ export class SessionStore {
       this.#remove(s)
       return null
     }
-    s.lastSeenAt = now
+    if (s.lastSeenAt !== now) {
+      s.lastSeenAt = now
+      this.#bounds.touched(s)
+    }
     return s
   }
 
@@ -118,15 +142,7 @@ export class SessionStore {
 
   /** Drop expired sessions. */
   sweep(): void {
-    const now = this.#now()
-    let changed = false
-    for (const s of [...this.#byHash.values()]) {
-      if (s.expiresAt <= now) {
-        this.#byHash.delete(s.hash)
-        changed ||= s.durable
-      }
-    }
-    if (changed) this.#save()
+    this.#sweep(this.#now())
   }
 
   on(listener: (event: 'created' | 'revoked', s: SessionRecord) => void): () => void {
@@ -143,16 +159,40 @@ export class SessionStore {
     this.#save()
   }
 
-  #remove(s: SessionRecord, save = true): void {
+  #add(s: SessionRecord): void {
+    this.#byHash.set(s.hash, s)
+    this.#bounds.add(s)
+    if (s.expiresAt < this.#earliest) this.#earliest = s.expiresAt
+  }
+
+  #drop(s: SessionRecord): void {
     this.#byHash.delete(s.hash)
+    this.#bounds.delete(s)
+  }
+
+  #remove(s: SessionRecord, save = true): void {
+    this.#drop(s)
     if (save && s.durable) this.#save()
     for (const l of this.#listeners) l('revoked', s)
   }
 
-  #evictOldest(): void {
-    let oldest: SessionRecord | undefined
-    for (const s of this.#byHash.values()) if (!oldest || s.lastSeenAt < oldest.lastSeenAt) oldest = s
-    if (oldest) this.#remove(oldest)
+  /** Sweep when something may have expired: at most once a second, or now when full. */
+  #sweepIfDue(now: number, full: boolean): void {
+    if (now >= this.#earliest && (full || now >= this.#lastSweep + SWEEP_EVERY_MS)) this.#sweep(now)
+  }
+
+  #sweep(now: number): void {
+    let changed = false
+    let earliest = Infinity
+    for (const s of this.#byHash.values()) {
+      if (s.expiresAt <= now) {
+        this.#drop(s)
+        changed ||= s.durable
+      } else if (s.expiresAt < earliest) earliest = s.expiresAt
+    }
+    this.#earliest = earliest
+    this.#lastSweep = now
+    if (changed) this.#save()
   }
 
   #load(): void {
@@ -166,11 +206,22 @@ export class SessionStore {
     try {
       const list = JSON.parse(raw) as SessionRecord[]
       const now = this.#now()
-      for (const s of Array.isArray(list) ? list : []) {
-        if (typeof s?.hash === 'string' && /^[0-9a-f]{64}$/.test(s.hash) && s.expiresAt > now && (s.role === 'admin' || s.role === 'viewer')) {
-          this.#byHash.set(s.hash, { ...s, durable: true })
-        }
+      const valid = (Array.isArray(list) ? list : []).filter(
+        (s) => typeof s?.hash === 'string' && /^[0-9a-f]{64}$/.test(s.hash) && s.expiresAt > now && (s.role === 'admin' || s.role === 'viewer'),
+      )
+      // A file from before the bounds may hold more than they allow: the most recently
+      // seen devices stay signed in.
+      const perIssuer = new Map<string, number>()
+      const kept: SessionRecord[] = []
+      for (const s of valid.sort((a, b) => b.lastSeenAt - a.lastSeenAt)) {
+        const n = perIssuer.get(s.issuer) ?? 0
+        if (n >= MAX_SESSIONS_PER_ISSUER || kept.length >= MAX_SESSIONS) continue
+        perIssuer.set(s.issuer, n + 1)
+        const { address, ...rest } = s
+        kept.push({ ...rest, durable: true, ...(typeof address === 'string' ? { address } : {}) })
       }
+      // Oldest first, so the least recently seen are first to give way.
+      for (const s of kept.reverse()) this.#add(s)
     } catch {
       // A damaged sessions file only signs devices out; it is rewritten on the next change.
     }

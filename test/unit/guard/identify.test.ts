@@ -307,7 +307,7 @@ describe('identify: the loopback exemption and proxies', () => {
 
 describe('identify: latchkey credentials are latchkey\'s alone', () => {
   const remote = { host: 'box.example' }
-  const session = () => options.sessions.create({ role: 'viewer', issuer: 'test', userAgent: '', maxAgeMs: 60_000, durable: false }).secret
+  const session = () => options.sessions.create({ role: 'viewer', issuer: 'test', userAgent: '', maxAgeMs: 60_000, durable: false, address: '203.0.113.1' }).secret
 
   it('counts a wrong Bearer or ?token= as a guess only when nothing else admits the request', async () => {
     expect((await ask('cloudflare-ingress', { ...remote, authorization: 'Bearer wrong-guess' })).failedCredential).toBe(true)

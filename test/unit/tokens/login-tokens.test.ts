@@ -77,8 +77,8 @@ describe('LoginTokens persistent token', () => {
     const tokens = make()
     const old = tokens.persistentToken().token
     const issuer = tokens.persistentIssuer()!
-    const a = sessions.create({ role: 'admin', issuer, userAgent: 'phone', maxAgeMs: 60_000, durable: true })
-    const other = sessions.create({ role: 'admin', issuer: 'access-token:x', userAgent: 'laptop', maxAgeMs: 60_000, durable: false })
+    const a = sessions.create({ role: 'admin', issuer, userAgent: 'phone', maxAgeMs: 60_000, durable: true, address: '192.0.2.1' })
+    const other = sessions.create({ role: 'admin', issuer: 'access-token:x', userAgent: 'laptop', maxAgeMs: 60_000, durable: false, address: '192.0.2.2' })
     const { revokedSessions } = tokens.regeneratePersistent()
     expect(revokedSessions).toBe(1)
     expect(sessions.lookup(a.secret)).toBeNull()
@@ -96,7 +96,7 @@ describe('LoginTokens persistent token', () => {
     const tokens = make()
     tokens.persistentToken()
     const issuer = tokens.persistentIssuer()!
-    const s = sessions.create({ role: 'admin', issuer, userAgent: 'phone', maxAgeMs: 60_000, durable: true })
+    const s = sessions.create({ role: 'admin', issuer, userAgent: 'phone', maxAgeMs: 60_000, durable: true, address: '192.0.2.1' })
     settings.update((d) => {
       d.remoteAccess.tokenStrategy.persistent.token = 'x'.repeat(40)
     })
@@ -107,7 +107,7 @@ describe('LoginTokens persistent token', () => {
   it('refuses the persistent token and revokes its sessions once the strategy is turned off', () => {
     const tokens = make()
     const { token } = tokens.persistentToken()
-    const s = sessions.create({ role: 'admin', issuer: tokens.persistentIssuer()!, userAgent: 'phone', maxAgeMs: 60_000, durable: true })
+    const s = sessions.create({ role: 'admin', issuer: tokens.persistentIssuer()!, userAgent: 'phone', maxAgeMs: 60_000, durable: true, address: '192.0.2.1' })
     settings.update((d) => {
       d.remoteAccess.tokenStrategy.persistent.enabled = false
     })
@@ -217,6 +217,28 @@ describe('LoginTokens short-lived tokens', () => {
     })
     expect(tokens.verify(token)).toEqual({ ok: false, code: 'remote_token_invalid' })
     expect(errorOf(() => tokens.generateShortLived()).code).toBe('token_strategy_disabled')
+  })
+
+  it('refuses to mint past MAX_LIVE_TOKENS with 429 too_many_login_links, and never evicts a pending one-time link', () => {
+    const tokens = make()
+    const first = tokens.generateShortLived({ oneTime: true, ttlMs: 60_000 })
+    for (let i = 1; i < MAX_LIVE_TOKENS; i++) tokens.generateShortLived({ ttlMs: 120_000 })
+    expect(tokens.liveCount).toBe(MAX_LIVE_TOKENS)
+    const err = errorOf(() => tokens.generateShortLived({ role: 'viewer' }))
+    expect(err.status).toBe(429)
+    expect(err.code).toBe('too_many_login_links')
+    expect(err.message).toBe(
+      `Cannot create another login link: ${MAX_LIVE_TOKENS} short-lived links are live; wait for one to expire (the next expires in 60 s), or restart latchkey, which forgets every short-lived link`,
+    )
+    expect(err.headers['retry-after']).toBe('60')
+    expect(tokens.liveCount).toBe(MAX_LIVE_TOKENS)
+    expect(tokens.verify(first.token, { consume: false }).ok).toBe(true)
+    // Once one has expired, minting works again, and the others are still live.
+    clock += 60_000
+    expect(tokens.verify(first.token)).toEqual({ ok: false, code: 'remote_token_expired' })
+    const next = tokens.generateShortLived({ oneTime: true })
+    expect(tokens.liveCount).toBe(MAX_LIVE_TOKENS)
+    expect(tokens.verify(next.token).ok).toBe(true)
   })
 
   it('keeps memory bounded over 100k generated tokens', () => {
