@@ -39,7 +39,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'apiBase', flag: '--api-base', env: 'LATCHKEY_API_BASE', yaml: 'apiBase', type: 'url', default: '',
     help: 'Where the dashboard calls the API (e.g. http://localhost:8000); default: the page\'s own origin' },
   { key: 'trustedProxies', flag: '--trusted-proxies', env: 'LATCHKEY_TRUSTED_PROXIES', yaml: 'trustedProxies', type: 'list', default: [],
-    help: 'Comma-separated proxy addresses whose X-Forwarded-For / Forwarded headers are believed' },
+    help: 'Comma-separated proxy addresses whose X-Forwarded-For / Forwarded headers name the client (the right-most address that is not a listed proxy); a request through a proxy is never the local user' },
   { key: 'dataDir', flag: '--data-dir', env: 'LATCHKEY_HOME', type: 'path', default: '~/.latchkey',
     help: 'Folder for settings.json, latchkey.yaml, sessions and logs' },
   { key: 'config', flag: '--config', env: 'LATCHKEY_CONFIG', type: 'path', default: '',
