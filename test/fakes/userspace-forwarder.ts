@@ -33,6 +33,13 @@ export interface UserspaceForwarderOptions {
    * fixed IP for every connection. null: forward without a mapping (WhoIs then answers 404).
    */
   peerFor: string | ((inbound: Socket) => string | null);
+  /**
+   * Dial from this 127.0.0.1 port instead of an ephemeral one, e.g. to reproduce the kernel
+   * handing a just-used port to the next connection to another destination. Note: the
+   * outbound side is then closed with a reset when the tailnet side goes, so this end keeps
+   * no TIME_WAIT and the port can be bound again at once.
+   */
+  sourcePort?: number;
 }
 
 export interface ProxiedConnection {
@@ -61,21 +68,48 @@ export async function startUserspaceForwarder(opts: UserspaceForwarderOptions): 
   const history: ProxiedConnection[] = [];
   const open = new Set<Socket>();
 
-  const server: Server = createServer((inbound) => {
+  /** Connects to the target from 127.0.0.1; a fixed source port is retried while the kernel still holds it. */
+  const dial = () => new Promise<Socket>((resolve, reject) => {
+    let attempts = 0;
+    const attempt = () => {
+      // Note: dialled explicitly from 127.0.0.1, as tailscaled's netstack forwarder does.
+      const socket = connect({ host: targetHost, port: opts.targetPort, localAddress: "127.0.0.1", localPort: opts.sourcePort });
+      socket.once("connect", () => {
+        socket.removeAllListeners("error");
+        resolve(socket);
+      });
+      socket.once("error", (err: NodeJS.ErrnoException) => {
+        socket.destroy();
+        if (err.code === "EADDRINUSE" && opts.sourcePort && ++attempts < 50) setTimeout(attempt, 10);
+        else reject(err);
+      });
+    };
+    attempt();
+  });
+
+  const server: Server = createServer(async (inbound) => {
     // Nothing is read from the tailnet side until the mapping exists.
     inbound.pause();
+    inbound.on("error", () => inbound.destroy());
     open.add(inbound);
     const peer = typeof opts.peerFor === "function" ? opts.peerFor(inbound) : opts.peerFor;
-    // Note: dialled explicitly from 127.0.0.1, as tailscaled's netstack forwarder does.
-    const outbound = connect({ host: targetHost, port: opts.targetPort, localAddress: "127.0.0.1" });
+    let outbound: Socket;
+    try {
+      outbound = await dial();
+    } catch {
+      inbound.destroy(); // the target refused: drop the tailnet side too
+      open.delete(inbound);
+      return;
+    }
+    if (inbound.destroyed) {
+      outbound.destroy();
+      open.delete(inbound);
+      return;
+    }
     open.add(outbound);
-    let record: ProxiedConnection | undefined;
-    const finish = () => {
-      if (record && record.closedAt === undefined) {
-        record.closedAt = Date.now();
-        if (record.peer) opts.localApi.unmapConnection(record.addr);
-      }
-    };
+    const record: ProxiedConnection = { addr: `${outbound.localAddress}:${outbound.localPort}`, peer, openedAt: Date.now() };
+    history.push(record);
+    if (peer) opts.localApi.mapConnection(record.addr, peer);
     // `pipe` passes each side's end on, so a response is flushed before the tailnet side
     // closes; once that side is gone nothing is left to deliver. The mapping goes once both
     // are closed. An error on either side ends both.
@@ -84,19 +118,18 @@ export async function startUserspaceForwarder(opts: UserspaceForwarderOptions): 
       s.on("error", () => { inbound.destroy(); outbound.destroy(); });
       s.once("close", () => {
         open.delete(s);
-        if (s === inbound || !record) { inbound.destroy(); outbound.destroy(); }
-        if (++closed === 2) finish();
+        if (s === inbound) {
+          if (opts.sourcePort) outbound.resetAndDestroy();
+          else outbound.destroy();
+        }
+        if (++closed < 2) return;
+        record.closedAt = Date.now();
+        if (peer) opts.localApi.unmapConnection(record.addr);
       });
     }
-    outbound.once("connect", () => {
-      if (inbound.destroyed) return;
-      record = { addr: `${outbound.localAddress}:${outbound.localPort}`, peer, openedAt: Date.now() };
-      history.push(record);
-      if (peer) opts.localApi.mapConnection(record.addr, peer);
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-      inbound.resume();
-    });
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    inbound.resume();
   });
 
   await new Promise<void>((resolve, reject) => {

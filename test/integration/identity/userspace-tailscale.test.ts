@@ -12,12 +12,16 @@
  * any other failure (timeout, 403) → cannot confirm: not local, a credential is needed (401),
  * and the refusal says Tailscale is why.
  *
+ * A verdict holds for one connection: the kernel reuses a 127.0.0.1 source port for the next
+ * connection to another listener, so neither "local" nor a tailnet identity may carry over.
+ *
  * A network-namespace peer connects to a userspace forwarder on the veth host address; the
  * forwarder dials latchkey on 127.0.0.1 and registers the mapping in the fake LocalAPI, as
  * tailscaled does. Every row checks the status and whether the handler ran.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { createPeer, curlFrom, type Peer, type PeerRequest, type PeerResponse } from '../../helpers/netns.ts'
 import { startLatchkey, type Latchkey } from '../../helpers/latchkey.ts'
@@ -107,11 +111,10 @@ async function forwarderFor(s: Setup, listener: Listener, who: Who): Promise<Use
   return fwd
 }
 
-/** A request from the namespace peer through the forwarder; returns the response and the ip:port latchkey saw. */
+/** A request from the namespace peer through the forwarder. */
 async function viaTailnet(s: Setup, listener: Listener, who: Who, path: string, init: PeerRequest = {}) {
   const fwd = await forwarderFor(s, listener, who)
-  const res = await peer.fetch(`http://${peer.hostAddress}:${fwd.port}${path}`, init)
-  return { res, addr: fwd.history.at(-1)?.addr ?? null }
+  return { res: await peer.fetch(`http://${peer.hostAddress}:${fwd.port}${path}`, init) }
 }
 
 /** A request from the local user: curl on this host, straight to latchkey. */
@@ -129,6 +132,35 @@ const settingsOf = (lk: Latchkey) => {
   const path = join(lk.dataDir, 'settings.json')
   return existsSync(path) ? readFileSync(path, 'utf8') : ''
 }
+/** A body curl printed `\n<local port>` after (`-w '\n%{local_port}'`): the body and the port. */
+const splitLocalPort = (res: PeerResponse): [string, number] => {
+  const at = res.body.lastIndexOf('\n')
+  return [res.body.slice(0, at), Number(res.body.slice(at + 1))]
+}
+/**
+ * One local request over a raw socket from `localPort` with `Connection: close`. latchkey
+ * closes first, so this end keeps no TIME_WAIT and the port is free again at once.
+ */
+function localOnce(port: number, path: string, localPort: number): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    let raw = ''
+    const socket = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1', localPort }, () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`)
+    })
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer from 127.0.0.1:${port}${path}`)))
+    socket.on('data', (d) => (raw += d.toString('utf8')))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const body = raw.slice(raw.indexOf('\r\n\r\n') + 4)
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0), body: JSON.parse(body || '{}') })
+    })
+  })
+}
+/**
+ * A source port below Linux's ephemeral range (32768-60999), so no earlier connection of
+ * this run still holds it and both connections of a port-reuse test can bind it.
+ */
+const freshSourcePort = () => 20000 + Math.floor(Math.random() * 12000)
 const POST_JSON: PeerRequest = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }
 
 /** Admin-only routes, each with what only its handler gives. */
@@ -149,31 +181,35 @@ const statusFor = (role: Role, denied = false) => (role === 'admin' ? 200 : role
 async function tailnetRow(s: Setup, listener: Listener, who: Who, host: string): Promise<string[]> {
   const failures: string[] = []
   const row = `${who} via ${listener} with Host: ${host}`
-  const headers = { host }
+  const send = (path: string, init: PeerRequest = {}) => viaTailnet(s, listener, who, path, { ...init, headers: { ...init.headers, host } })
   const role = s.roles[who]
   const person = TAILNET[who].id
-
-  const { res: whoami, addr } = await viaTailnet(s, listener, who, '/api/whoami', { headers })
-  const w = json(whoami)
-  // A person is named by WhoIs (method tailscale); a tagged node is nobody (no Tailscale identity).
-  const got = { status: whoami.status, local: w.local, role: w.role, viaTailscale: w.method === 'tailscale', id: w.tailscale?.id ?? null }
-  const want = { status: 200, local: false, role, viaTailscale: person !== null, id: person }
-  if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${row}: whoami ${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
-  if (!api.requests.some((r) => r.path === '/localapi/v0/whois' && r.query.addr === addr)) {
-    failures.push(`${row}: latchkey never asked WhoIs for the forwarded connection ${addr}`)
-  }
-
-  for (const route of ADMIN_ROUTES) {
-    const before = settingsOf(s.lk!)
-    const { res } = await viaTailnet(s, listener, who, route.path, { ...route.init, headers: { ...route.init.headers, ...headers } })
-    const ran = route.ran(res, before, s.lk!)
-    const wantStatus = statusFor(role)
+  const wantStatus = statusFor(role)
+  const check = (route: (typeof ADMIN_ROUTES)[number], res: PeerResponse, ran: boolean) => {
     if (res.status !== wantStatus || ran !== (wantStatus === 200)) {
       failures.push(`${row}: ${route.name} ${res.status} (handler ran: ${ran}), want ${wantStatus}: ${res.body.slice(0, 140)}`)
     } else if (role === 'viewer' && !json(res).message?.includes(`user ${person} is not in admins`)) {
       failures.push(`${row}: ${route.name} refused without naming user ${person}: ${res.body.slice(0, 140)}`)
     }
   }
+
+  // The reads at once; the state change on its own, so "nothing changed" means this request.
+  const [reads, whoami] = await Promise.all([
+    Promise.all(ADMIN_ROUTES.filter((r) => r.init.method !== 'POST').map(async (route) => ({ route, res: (await send(route.path, route.init)).res }))),
+    send('/api/whoami'),
+  ])
+  for (const { route, res } of reads) check(route, res, route.ran(res, '', s.lk!))
+  for (const route of ADMIN_ROUTES.filter((r) => r.init.method === 'POST')) {
+    const before = settingsOf(s.lk!)
+    const { res } = await send(route.path, route.init)
+    check(route, res, route.ran(res, before, s.lk!))
+  }
+
+  const w = json(whoami.res)
+  // A person is named by WhoIs (method tailscale); a tagged node is nobody (no Tailscale identity).
+  const got = { status: whoami.res.status, local: w.local, role: w.role, viaTailscale: w.method === 'tailscale', id: w.tailscale?.id ?? null }
+  const want = { status: 200, local: false, role, viaTailscale: person !== null, id: person }
+  if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${row}: whoami ${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
   return failures
 }
 
@@ -184,10 +220,14 @@ for (const s of SETUPS) {
         const role = s.roles[who]
         const what = role === 'none' ? 'a tagged node: not local, no identity (401)' : `${who} (${TAILNET[who].id}): ${role === 'admin' ? 'an admin' : 'a viewer'}, not the local user`
         it(`treats a connection WhoIs maps to ${what}, on the ${listener} listener, whatever the Host`, async () => {
-          const failures: string[] = []
-          for (const host of [`localhost:${portOf(s.lk!, listener)}`, `127.0.0.1:${portOf(s.lk!, listener)}`]) {
-            failures.push(...(await tailnetRow(s, listener, who, host)))
-          }
+          const fwd = await forwarderFor(s, listener, who)
+          const seen = fwd.history.length
+          const hosts = [`localhost:${portOf(s.lk!, listener)}`, `127.0.0.1:${portOf(s.lk!, listener)}`]
+          const failures = (await Promise.all(hosts.map((host) => tailnetRow(s, listener, who, host)))).flat()
+          // Each forwarded connection was looked up by its exact 127.0.0.1:port.
+          const asked = new Set(api.requests.filter((r) => r.path === '/localapi/v0/whois').map((r) => r.query.addr))
+          for (const c of fwd.history.slice(seen)) if (!asked.has(c.addr)) failures.push(`latchkey never asked WhoIs for the forwarded connection ${c.addr}`)
+          expect(fwd.history.length - seen).toBe(8)
           expect(failures).toEqual([])
         })
       }
@@ -222,11 +262,44 @@ for (const s of SETUPS) {
     it('asks WhoIs for the local user\'s exact 127.0.0.1:port (404) before calling it local', async () => {
       const seen = api.requests.length
       // curl prints its source port after the body.
-      const res = await fromLocal(s, 'api', '/api/whoami', { curlArgs: ['-w', '\\n%{local_port}'] })
-      const port = res.body.slice(res.body.lastIndexOf('\n') + 1)
-      expect(JSON.parse(res.body.slice(0, res.body.lastIndexOf('\n'))).local).toBe(true)
+      const [body, port] = splitLocalPort(await fromLocal(s, 'api', '/api/whoami', { curlArgs: ['-w', '\\n%{local_port}'] }))
+      expect(JSON.parse(body).local).toBe(true)
       const asked = api.requests.slice(seen).filter((r) => r.path === '/localapi/v0/whois').map((r) => r.query.addr)
       expect(asked).toContain(`127.0.0.1:${port}`)
+    })
+
+    // Linux hands a just-used 127.0.0.1 source port to the next connection to another
+    // destination (latchkey has two listeners), so a verdict about 127.0.0.1:<port> is
+    // good for that one connection only: a cached one would pass to a stranger.
+    it('gives a tailnet connection that reuses a local connection\'s 127.0.0.1 port its own identity', async () => {
+      const port = freshSourcePort()
+      const local = await localOnce(s.lk!.dashboardPort, '/api/whoami', port)
+      expect(local.body.local).toBe(true)
+      const fwd = await startUserspaceForwarder({ listenHost: peer.hostAddress, targetPort: s.lk!.apiPort, localApi: api, peerFor: TAILNET.bob.ip, sourcePort: port })
+      try {
+        const res = await peer.fetch(`http://${peer.hostAddress}:${fwd.port}/api/remote/sessions`, { headers: { host: `localhost:${s.lk!.apiPort}` } })
+        expect(fwd.history.map((c) => c.addr)).toEqual([`127.0.0.1:${port}`])
+        expect([res.status, Array.isArray(json(res).sessions), json(res).message]).toEqual([403, false, expect.stringContaining('user 67890 is not in admins')])
+      } finally {
+        await fwd.stop()
+      }
+    })
+
+    it('gives a local connection that reuses a closed tailnet connection\'s 127.0.0.1 port no tailnet identity', async () => {
+      const port = freshSourcePort()
+      const fwd = await startUserspaceForwarder({ listenHost: peer.hostAddress, targetPort: s.lk!.dashboardPort, localApi: api, peerFor: TAILNET.alice.ip, sourcePort: port })
+      try {
+        await peer.fetch(`http://${peer.hostAddress}:${fwd.port}/api/whoami`, { headers: { host: `localhost:${s.lk!.dashboardPort}` } })
+        expect(fwd.history.map((c) => c.addr)).toEqual([`127.0.0.1:${port}`])
+        for (let i = 0; fwd.active() > 0 || api.connections.size > 0; i++) {
+          if (i > 100) throw new Error('the forwarded connection did not close')
+          await Bun.sleep(10)
+        }
+        const local = await localOnce(s.lk!.apiPort, '/api/whoami', port)
+        expect(local.body).toMatchObject({ local: true, role: s.local.role, tailscale: null })
+      } finally {
+        await fwd.stop()
+      }
     })
 
     it('keeps loopback local when tailscaled is not running (no socket)', async () => {
