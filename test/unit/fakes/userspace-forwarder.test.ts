@@ -100,4 +100,16 @@ describe("userspace forwarder", () => {
     await waitFor(() => (api.connections.size === 0 ? "gone" : ""), /gone/);
     client.destroy();
   });
+
+  it("dials from a fixed sourcePort when asked, so a test can reuse a port", async () => {
+    const port = 20000 + Math.floor(Math.random() * 12000); // below the ephemeral range
+    const fixed = await startUserspaceForwarder({ targetPort: origin.port!, localApi: api, peerFor: "100.64.0.2", sourcePort: port });
+    forwarders.push(fixed);
+    for (let i = 0; i < 2; i++) {
+      const seen: Seen = (await curlFrom(null, `http://127.0.0.1:${fixed.port}/`)).json();
+      expect(seen).toMatchObject({ port, whois: 200, login: "alice@example.com" });
+      await waitFor(() => (fixed.active() === 0 ? "closed" : ""), /closed/);
+    }
+    expect(fixed.history.map((c) => c.addr)).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+  });
 });
