@@ -302,21 +302,6 @@ for (const s of SETUPS) {
       }
     })
 
-    it('keeps loopback local when tailscaled is not running (no socket)', async () => {
-      api.setMode('down')
-      try {
-        const rows = await Promise.all((['dashboard', 'api'] as const).map(async (listener) => {
-          const who = json(await fromLocal(s, listener, '/api/whoami'))
-          const res = await fromLocal(s, listener, '/api/connect')
-          return { listener, local: who.local, role: who.role, status: res.status, ran: 'tokenIncluded' in json(res) }
-        }))
-        const want = statusFor(s.local.role, s.local.denied)
-        expect(rows).toEqual((['dashboard', 'api'] as const).map((listener) => ({ listener, local: true, role: s.local.role, status: want, ran: want === 200 })))
-      } finally {
-        api.setMode('normal')
-      }
-    })
-
     for (const mode of ['slow', 'deny-whois'] as const) {
       const why = mode === 'slow' ? 'WhoIs times out (slower than the 1 s deadline)' : 'WhoIs is refused (403 whois access denied)'
       it(`does not call loopback local when ${why}: 401, saying Tailscale is why`, async () => {
@@ -344,5 +329,33 @@ for (const s of SETUPS) {
         }
       })
     }
+
+    it('keeps loopback local when tailscaled is not running (no socket)', async () => {
+      api.setMode('down')
+      try {
+        const rows = await Promise.all((['dashboard', 'api'] as const).map(async (listener) => {
+          const who = json(await fromLocal(s, listener, '/api/whoami'))
+          const res = await fromLocal(s, listener, '/api/connect')
+          return { listener, local: who.local, role: who.role, status: res.status, ran: 'tokenIncluded' in json(res) }
+        }))
+        const want = statusFor(s.local.role, s.local.denied)
+        expect(rows).toEqual((['dashboard', 'api'] as const).map((listener) => ({ listener, local: true, role: s.local.role, status: want, ran: want === 200 })))
+      } finally {
+        api.setMode('normal')
+      }
+    })
+
+    // The socket is missing while tailscaled restarts: then it relays nothing, but the first
+    // connection it relays once back must be looked up, not taken for local from memory.
+    it('looks up a connection tailscaled relays right after it comes back (no remembered "not running")', async () => {
+      api.setMode('down')
+      try {
+        expect(json(await fromLocal(s, 'api', '/api/whoami')).local).toBe(true)
+      } finally {
+        api.setMode('normal')
+      }
+      const { res } = await viaTailnet(s, 'api', 'bob', '/api/remote/sessions', { headers: { host: `localhost:${s.lk!.apiPort}` } })
+      expect([res.status, Array.isArray(json(res).sessions), json(res).message]).toEqual([403, false, expect.stringContaining('user 67890 is not in admins')])
+    })
   })
 }
