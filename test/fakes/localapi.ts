@@ -5,6 +5,13 @@
 //           api.setPeer("100.64.0.2", { UserProfile: { LoginName: "bob@example.com", DisplayName: "Bob" } });
 //           api.setPeer("100.64.0.3", { Tags: ["tag:server"] });   // tagged node (4.3)
 //           api.setMode("slow" | "down" | "deny-whois" | "normal"); api.requests; await api.stop();
+//           api.mapConnection("127.0.0.1:54321", "100.64.0.2");  // a proxied connection (4.2)
+//           api.unmapConnection("127.0.0.1:54321"); api.connections  // live mappings
+//           Mappings are netstack's ProxyMapper (4.2): in userspace networking tailscaled
+//           re-dials each tailnet connection from 127.0.0.1 and WhoIs of that exact ip:port
+//           answers for the tailnet peer. Only `ip:port` matches one; a bare IP never does.
+//           The peer is looked up when WhoIs asks, so a mapping to an unknown IP answers 404.
+//           test/fakes/userspace-forwarder.ts registers them for each connection it proxies.
 // CLI:      bun test/fakes/localapi.ts --socket PATH [--peers peers.json] [--slow-ms N]
 //           peers.json = { "<ip>": PeerSpec, ... }; runs until SIGTERM/SIGINT.
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
@@ -34,11 +41,34 @@ export interface FakeLocalApi {
   socketPath: string;
   requests: RecordedRequest[];
   setPeer(ip: string, spec: PeerSpec | null): void;
+  /**
+   * WhoIs of `addr` (exactly `ip:port` or `[v6]:port`, the local end of a connection
+   * tailscaled proxied) answers for the tailnet peer `peerIp` (an IP, or `ip:port` whose port
+   * is ignored), like netstack's ProxyMapper (4.2). Throws on a bare IP or a malformed address.
+   */
+  mapConnection(addr: string, peerIp: string): void;
+  /** Forgets a mapping (the proxied connection closed); unknown addresses are ignored. */
+  unmapConnection(addr: string): void;
+  /** Live mappings, `ip:port` → peer IP, keys in canonical form. */
+  readonly connections: ReadonlyMap<string, string>;
   setMode(mode: LocalApiMode): void;
   stop(): Promise<void>;
 }
 
 const TEXT = "text/plain; charset=utf-8";
+
+/** `ip:port` / `[v6]:port` split; null when `addr` has no valid port. */
+function splitAddrPort(addr: string): { ip: string; port: number } | null {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
+  if (!m || !isIP(m[1]!) || Number(m[2]) > 65535) return null;
+  return { ip: m[1]!, port: Number(m[2]) };
+}
+
+/** The one spelling of a connection address: `1.2.3.4:5`, `[::1]:5` (IPv4-mapped IPv6 unwrapped). */
+function connectionKey(ip: string, port: number): string {
+  const bare = ip.replace(/^::ffff:(?=\d+\.)/i, "");
+  return bare.includes(":") ? `[${bare}]:${port}` : `${bare}:${port}`;
+}
 
 export async function startFakeLocalApi(opts: FakeLocalApiOptions = {}): Promise<FakeLocalApi> {
   let tmpDir: string | undefined;
@@ -48,6 +78,7 @@ export async function startFakeLocalApi(opts: FakeLocalApiOptions = {}): Promise
   const selfIp = opts.self?.ip ?? "100.100.1.1";
   const self = makePeer(selfIp, { HostName: "host", UserProfile: { LoginName: "owner@example.com", DisplayName: "Owner" }, ...opts.self?.spec });
   const peers = new Map<string, Peer>();
+  const connections = new Map<string, string>(); // ProxyMapper: "127.0.0.1:port" -> peer IP
   for (const [ip, spec] of Object.entries(opts.peers ?? {})) peers.set(ip, makePeer(ip, spec));
   const requests: RecordedRequest[] = [];
   let mode: LocalApiMode = "normal";
@@ -68,9 +99,10 @@ export async function startFakeLocalApi(opts: FakeLocalApiOptions = {}): Promise
     }
     let ip = addr;
     if (!isIP(addr)) {
-      const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-      if (!m || !isIP(m[1]!) || Number(m[2]) > 65535) return "invalid";
-      ip = m[1]!;
+      const parsed = splitAddrPort(addr);
+      if (!parsed) return "invalid";
+      // 4.2: a connection tailscaled proxied to 127.0.0.1 is resolved by its exact ip:port.
+      ip = connections.get(connectionKey(parsed.ip, parsed.port)) ?? parsed.ip;
     }
     return ip === selfIp ? self : peers.get(ip);
   }
@@ -125,6 +157,18 @@ export async function startFakeLocalApi(opts: FakeLocalApiOptions = {}): Promise
       if (spec === null) peers.delete(ip);
       else peers.set(ip, makePeer(ip, spec));
     },
+    mapConnection(addr, peerIp) {
+      const from = splitAddrPort(addr);
+      if (!from) throw new TypeError(`Cannot map connection: "${addr}" is not ip:port`);
+      const to = isIP(peerIp) ? peerIp : splitAddrPort(peerIp)?.ip;
+      if (!to) throw new TypeError(`Cannot map connection: "${peerIp}" is not an IP`);
+      connections.set(connectionKey(from.ip, from.port), to);
+    },
+    unmapConnection(addr) {
+      const from = splitAddrPort(addr);
+      if (from) connections.delete(connectionKey(from.ip, from.port));
+    },
+    connections,
     setMode(next) {
       mode = next;
       if (next === "down") close(); // socket closed and removed: connections are refused

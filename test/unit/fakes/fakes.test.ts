@@ -385,6 +385,34 @@ describe("fake LocalAPI", () => {
     expect(api.requests.some((r) => r.query.addr === "100.64.0.7")).toBe(true);
   });
 
+  it("answers WhoIs for an exact ip:port connection mapping, like netstack's ProxyMapper (4.2)", async () => {
+    const whois = async (addr: string) => {
+      const res = await get(`/localapi/v0/whois?addr=${encodeURIComponent(addr)}`);
+      return [res.status, res.status === 200 ? (await res.json()).UserProfile.LoginName : await res.text()];
+    };
+    expect(await whois("127.0.0.1:54321")).toEqual([404, "no match for IP:port\n"]);
+    api.mapConnection("127.0.0.1:54321", "100.64.0.2");
+    api.mapConnection("[::1]:54322", "100.64.0.3:41641"); // a peer ip:port: the port is ignored
+    expect(await whois("127.0.0.1:54321")).toEqual([200, "alice@example.com"]);
+    const body = await (await get("/localapi/v0/whois?addr=127.0.0.1:54321")).json();
+    expect(body.Node.Addresses).toEqual(["100.64.0.2/32"]);
+    expect(await whois("[::1]:54322")).toEqual([200, "tagged-devices"]);
+    // Only the exact ip:port: not the bare IP, not another port, not another loopback address.
+    expect(await whois("127.0.0.1")).toEqual([404, "no match for IP:port\n"]);
+    expect(await whois("127.0.0.1:54323")).toEqual([404, "no match for IP:port\n"]);
+    expect(await whois("127.0.0.2:54321")).toEqual([404, "no match for IP:port\n"]);
+    expect([...api.connections]).toEqual([["127.0.0.1:54321", "100.64.0.2"], ["[::1]:54322", "100.64.0.3"]]);
+    // A mapping to a peer WhoIs does not know answers 404, as the lookup happens on WhoIs.
+    api.mapConnection("127.0.0.1:54324", "100.64.9.9");
+    expect(await whois("127.0.0.1:54324")).toEqual([404, "no match for IP:port\n"]);
+    for (const addr of ["127.0.0.1:54321", "[::1]:54322", "127.0.0.1:54324"]) api.unmapConnection(addr);
+    api.unmapConnection("127.0.0.1:1"); // unknown: ignored
+    expect(await whois("127.0.0.1:54321")).toEqual([404, "no match for IP:port\n"]);
+    expect(api.connections.size).toBe(0);
+    expect(() => api.mapConnection("127.0.0.1", "100.64.0.2")).toThrow(/not ip:port/);
+    expect(() => api.mapConnection("127.0.0.1:1", "nope")).toThrow(/not an IP/);
+  });
+
   it("runs as its own process from the command line", async () => {
     const dir = tmp("localapi-cli-");
     const socket = join(dir, "ts.sock");
