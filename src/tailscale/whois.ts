@@ -9,10 +9,14 @@
  *   (its socket is missing or refuses: then it relays nothing either);
  * - `failed`: tailscaled is there but could not say (slow, denied, an answer we cannot read).
  *
- * A loopback peer is keyed by ip:port, since in userspace-networking mode tailscaled
- * re-dials every tailnet connection from 127.0.0.1 and WhoIs answers for that exact
- * ip:port (§4.2); any other peer by its IP, which names one node.
+ * Any peer but loopback is cached by its IP, which names one node. A loopback peer is asked
+ * about on every request, by its exact ip:port, and never cached: in userspace-networking
+ * mode tailscaled re-dials every tailnet connection from 127.0.0.1 and WhoIs answers for
+ * that ip:port (§4.2), but the kernel hands a closed connection's source port to the next
+ * one at once, so an answer about a port says nothing about the next connection from it.
+ * Without the socket file there is no tailscaled to relay anything: `unknown` at once.
  */
+import { existsSync } from 'node:fs'
 import { isLoopbackAddress } from '../net/ip.ts'
 import { LocalApiError, type LocalApiClient } from './localapi-client.ts'
 
@@ -47,6 +51,8 @@ export interface WhoisOptions {
   negativeTtlMs?: number
   /** Told once per failure kind until a lookup succeeds again (no secrets: addresses only). */
   onFailure?(error: LocalApiError): void
+  /** Whether tailscaled's socket exists (default: a stat of the client's socket path). */
+  socketPresent?(): boolean
   now?(): number
 }
 
@@ -111,8 +117,8 @@ export function createWhois(opts: WhoisOptions): Whois {
   const stats = { hits: 0, calls: 0 }
   let lastFailure: string | null = null
 
-  // While tailscaled's socket is missing or refuses, it relays nothing: every peer is
-  // `unknown` without a call, until this time.
+  // While tailscaled's socket is missing or refuses, it answers for no tailnet address:
+  // every such peer is `unknown` without a call, until this time.
   let absentUntil = 0
 
   async function ask(addr: string): Promise<WhoisAnswer> {
@@ -135,8 +141,11 @@ export function createWhois(opts: WhoisOptions): Whois {
     }
   }
 
+  const socketPresent = opts.socketPresent ?? (() => existsSync(opts.client.socketPath))
+
   const lookup = ((address: string, port: number) => {
-    const key = isLoopbackAddress(address) ? whoisAddr(address, port) : whoisAddr(address, 0)
+    if (isLoopbackAddress(address)) return socketPresent() ? ask(whoisAddr(address, port)) : UNKNOWN
+    const key = whoisAddr(address, 0)
     const t = now()
     if (absentUntil > t) return UNKNOWN
     const hit = cache.get(key)

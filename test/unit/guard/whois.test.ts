@@ -158,6 +158,18 @@ describe('whois', () => {
     expect(api.requests.slice(before).map((r) => r.query.addr)).toEqual(['127.0.0.1:50001', '127.0.0.1:50002'])
   })
 
+  it('asks about a loopback peer on every request, never from a cache, and not at all without the socket', async () => {
+    let present = true
+    const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath }), socketPresent: () => present })
+    const before = api.requests.length
+    await whois('127.0.0.1', 50003)
+    await whois('127.0.0.1', 50003)
+    expect(api.requests.length).toBe(before + 2)
+    present = false
+    expect(whois('127.0.0.1', 50003)).toEqual({ kind: 'unknown' })
+    expect(api.requests.length).toBe(before + 2)
+  })
+
   it('adds well under a millisecond on a cache hit (measured)', async () => {
     const whois = createWhois({ client: createLocalApiClient({ socketPath: api.socketPath }) })
     await whois('100.64.0.2', 1)
