@@ -41,9 +41,10 @@ export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 
 status=0
-"$BUN" test --timeout 30000 --reporter=junit --reporter-outfile=test-results/bun.xml "$@" || status=1
+runs_failed=0
+"$BUN" test --timeout 30000 --reporter=junit --reporter-outfile=test-results/bun.xml "$@" || { status=1; runs_failed=$((runs_failed + 1)); }
 if [ -f scripts/test-deno.sh ] && [ $# -eq 0 ]; then
-  bash scripts/test-deno.sh || status=1
+  bash scripts/test-deno.sh || { status=1; runs_failed=$((runs_failed + 1)); }
 fi
-"$BUN" scripts/junit-summary.ts test-results
+"$BUN" scripts/junit-summary.ts test-results --runs-failed "$runs_failed"
 exit $status

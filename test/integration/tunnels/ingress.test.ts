@@ -11,7 +11,8 @@ import { createApi } from '../../../src/app.ts'
 import { freePort, publicPort, records, startHarness, tailscaleSettings, type Harness } from './helpers.ts'
 
 /** Every API route, read from the composed app (a stub is enough: only the route table is used). */
-const stub = new Proxy({}, { get: (_t, k) => (k === 'origins' ? { allows: () => false } : k === 'log' ? console : undefined) })
+const guard = { origins: { allows: () => false }, log: console }
+const stub = new Proxy({}, { get: (_t, k) => (k === 'guard' ? guard : k === 'log' ? console : undefined) })
 const ROUTES = (createApi(stub as never).routes as { method: string; path: string }[])
   .filter((r) => r.method !== 'OPTIONS')
   .map((r) => ({ method: r.method, path: r.path.replace(/:\w+/g, 'x').replace(/\/$/, '') || '/' }))
