@@ -12,13 +12,15 @@ if [ ! -x "$BUN" ]; then
   exit 1
 fi
 
-declare -A pkg_for=([chromium]=chromium [tmux]=tmux [ip]=iproute2 [curl]=curl [wrk]=wrk [nginx]=nginx [qemu-aarch64-static]=qemu-user-static [systemd-analyze]=systemd)
+declare -A pkg_for=([chromium]=chromium [tmux]=tmux [ip]=iproute2 [curl]=curl [wrk]=wrk [nginx]=nginx [qemu-aarch64-static]=qemu-user-static [systemd-analyze]=systemd [jupyter-notebook]=jupyter-notebook [syncthing]=syncthing)
 missing=()
-for cmd in chromium tmux ip curl qemu-aarch64-static systemd-analyze; do
+for cmd in chromium tmux ip curl qemu-aarch64-static systemd-analyze jupyter-notebook syncthing; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
 done
 # The arm64 loader and libc, so qemu-aarch64-static can start the linux-arm64 release binary.
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
+# The Python kernel the compatibility suite's Jupyter runs its cells on (test/compat/).
+[ -d /usr/lib/python3/dist-packages/ipykernel ] || missing+=(python3-ipykernel)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Debian packages for the tests: ${missing[*]}"
