@@ -66,6 +66,8 @@ describe.each(['port', 'path'] as const)('Jupyter Notebook in %s mode', (mode) =
     await page.fill('#password_input', jupyters[mode].password)
     const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('#login_submit')])
     const sent = await answer.request().allHeaders()
+    await page.waitForLoadState()
+    await screenshot(page, `compat-jupyter-${mode}-after-login`)
     // On a refusal, say who refused and what the browser sent (Origin, Referer).
     const who = answer.status() === 302 ? 'jupyter' : (await answer.text()).match(/<title>([^<]*)/)?.[1] ?? (await answer.text()).slice(0, 200)
     expect({ status: answer.status(), who, origin: sent.origin, referer: sent.referer === undefined ? 'none' : 'sent' }).toEqual({ status: 302, who: 'jupyter', origin: new URL(at(mode, '')).origin, referer: 'sent' })

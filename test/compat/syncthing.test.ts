@@ -63,7 +63,10 @@ describe('Syncthing in port mode', () => {
     context.on('requestfinished', onFinished)
     const errorShown: number[] = []
     while (Date.now() - started < WATCH_MS) {
-      if (await page.isVisible('#networkError')) errorShown.push(Math.round((Date.now() - started) / 1000))
+      if (await page.isVisible('#networkError')) {
+        if (errorShown.length === 0) await screenshot(page, 'compat-syncthing-port-connection-error')
+        errorShown.push(Math.round((Date.now() - started) / 1000))
+      }
       await Bun.sleep(250)
     }
     context.off('requestfinished', onFinished)

@@ -41,7 +41,7 @@ export async function startVite(opts: { base?: string; text?: string } = {}): Pr
   const dir = tempDir('lk-vite-')
   writeFileSync(
     join(dir, 'index.html'),
-    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Vite behind latchkey</title></head>\n' +
+    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>Vite behind latchkey</title></head>\n' +
       '<body>\n<h1>Vite behind latchkey</h1>\n<p id="app">loading</p>\n<script type="module" src="./main.js"></script>\n</body>\n</html>\n',
   )
   writeFileSync(join(dir, 'main.js'), mainJs(opts.text ?? 'first version'))
