@@ -28,11 +28,15 @@ export interface AppHandlerDeps {
   registry: AppRegistry
   health: HealthMonitor
   accessLog: AccessLog
-  /** How long an app may stay silent (no response head, no WebSocket accept) before a 502. */
+  /**
+   * How long an app may stay silent, unless it sets its own `timeout`: no response head or
+   * WebSocket accept (502), or a response body that sends nothing (the connection is cut).
+   */
   timeoutMs: number
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+const SILENCE_MARGIN_SECONDS = 5
 
 /** The identity written to the access log and the identity headers (never a secret). */
 export function identityOf(caller: Caller): string {
@@ -105,6 +109,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       return failure(request, 503, 'app_paused', 'App paused', `"${app.spec.name}" is paused by an admin; it answers again once resumed.`, { 'retry-after': '30' })
     }
 
+    const timeoutMs = app.spec.timeout !== undefined ? app.spec.timeout * 1000 : deps.timeoutMs
     const target = targetOf(app)
     const prefix = conn.listener === 'app' ? undefined : app.spec.path
     const headers = upstreamHeaders(request.headers, {
@@ -137,19 +142,23 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
           url: upstreamUrl.replace(/^http/, 'ws'),
           headers,
           protocols,
-          timeoutMs: deps.timeoutMs,
+          timeoutMs,
           onClose: (bytes) => log(101, bytes),
         })
         health.report(app.spec.name, true)
         return res
       }
+      // The listener's idle timeout keeps slow clients out; an admitted request to an app may
+      // stay silent as long as the app may (a long poll), and a little longer, so that the
+      // 502 for an app that never answers still reaches the client.
+      ctx.allowSilence(Math.ceil(timeoutMs / 1000) + SILENCE_MARGIN_SECONDS)
       const answer = await sendUpstream({
         url: upstreamUrl,
         method: request.method,
         headers,
         body: request.body,
         clientGone: () => request.signal.aborted,
-        timeoutMs: deps.timeoutMs,
+        timeoutMs,
       })
       health.report(app.spec.name, true)
       return clientResponse(answer, request.method, { target, prefix }, log)

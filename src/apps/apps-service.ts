@@ -74,6 +74,7 @@ export class AppsService {
       path: app.spec.path ?? null,
       role: app.spec.role,
       identityHeaders: app.spec.identityHeaders,
+      timeout: app.spec.timeout ?? null,
       source: app.source,
       editable: app.source === 'dashboard',
       paused: app.paused,
@@ -193,7 +194,7 @@ export class AppsService {
 }
 
 function stored(spec: AppSpec) {
-  const out: { name: string; target: string; role: 'viewer' | 'admin'; identityHeaders: boolean; port?: number; path?: string } = {
+  const out: { name: string; target: string; role: 'viewer' | 'admin'; identityHeaders: boolean; port?: number; path?: string; timeout?: number } = {
     name: spec.name,
     target: spec.target,
     role: spec.role,
@@ -201,5 +202,6 @@ function stored(spec: AppSpec) {
   }
   if (spec.port !== undefined) out.port = spec.port
   if (spec.path !== undefined) out.path = spec.path
+  if (spec.timeout !== undefined) out.timeout = spec.timeout
   return out
 }

@@ -122,6 +122,11 @@ export function editDownstreamHeaders(headers: Headers, ctx: DownstreamContext):
   for (const name of HOP_BY_HOP_NAMES) headers.delete(name)
   const location = headers.get('location')
   if (location !== null) headers.set('location', rewriteLocation(location, ctx))
+  // The app's own Referrer-Policy (and CSP, framing rules) shape how the browser treats its
+  // pages: they pass as they are. Without one, the browser's default, which keeps Origin on
+  // the app's own form posts (`no-referrer` would make Chromium send Origin: null, and the
+  // same-origin rule would refuse the app's login form).
+  if (!headers.has('referrer-policy')) headers.set('referrer-policy', 'strict-origin-when-cross-origin')
   if (cookies) {
     headers.delete('set-cookie')
     for (const cookie of cookies) {
