@@ -154,7 +154,7 @@ describe('editDownstreamHeaders', () => {
   it('drops the headers Connection names, and rewrites Set-Cookie even when Connection names it', () => {
     const h = new Headers([['connection', 'close, x-hop, set-cookie'], ['x-hop', '1'], ['keep-alive', 'timeout=5'], ['location', '/x'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'latchkey_session=z'], ['content-length', '3']])
     editDownstreamHeaders(h, { target, prefix: '/apps/nb' })
-    expect([...h.keys()].sort()).toEqual(['content-length', 'location', 'set-cookie'])
+    expect([...h.keys()].sort()).toEqual(['content-length', 'location', 'referrer-policy', 'set-cookie'])
     expect(h.get('location')).toBe('/apps/nb/x')
     expect(h.getSetCookie()).toEqual(['a=1; Path=/apps/nb'])
   })
@@ -162,6 +162,16 @@ describe('editDownstreamHeaders', () => {
   it('ignores names in Connection that are not header names', () => {
     const h = new Headers([['connection', ' , bad name, x-ok'], ['x-ok', '1'], ['x-keep', '2']])
     editDownstreamHeaders(h, { target })
-    expect([...h]).toEqual([['x-keep', '2']])
+    expect([...h]).toEqual([['referrer-policy', 'strict-origin-when-cross-origin'], ['x-keep', '2']])
+  })
+
+  it('keeps the app\'s own Referrer-Policy and CSP, and never sets no-referrer', () => {
+    const own = new Headers([['referrer-policy', 'same-origin'], ['content-security-policy', "default-src 'self'"]])
+    editDownstreamHeaders(own, { target })
+    expect(own.get('referrer-policy')).toBe('same-origin')
+    expect(own.get('content-security-policy')).toBe("default-src 'self'")
+    const none = new Headers()
+    editDownstreamHeaders(none, { target })
+    expect(none.get('referrer-policy')).toBe('strict-origin-when-cross-origin')
   })
 })
