@@ -21,11 +21,14 @@ import { upstreamHeaders } from './proxy-headers.ts'
 import { clientResponse, sendUpstream, UpstreamError } from './http-proxy.ts'
 import { requestTarget } from './request-target.ts'
 import { unsafeAppPath } from './path-safety.ts'
+import type { CookieOwners } from './cookie-owners.ts'
 import { isWebSocketUpgrade, proxyWebSocket, webSocketOriginAllowed } from './ws-proxy.ts'
 
 export interface AppHandlerDeps {
   services: Services
   registry: AppRegistry
+  /** Which app set which cookie: each app receives only its own (and unclaimed ones). */
+  cookies: CookieOwners
   health: HealthMonitor
   accessLog: AccessLog
   /**
@@ -119,6 +122,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       proto: isSecure(request, conn) ? 'https' : 'http',
       identityHeaders: app.spec.identityHeaders,
       prefix,
+      sendsCookie: (name) => deps.cookies.sends(app.spec.name, name),
     })
     // latchkey has checked the origin; the app sees its own, so its own CSRF check agrees.
     if (origin !== null && origin.toLowerCase() === self) headers.set('origin', target.origin)
@@ -161,6 +165,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
         timeoutMs,
       })
       health.report(app.spec.name, true)
+      if (answer.headers.has('set-cookie')) deps.cookies.learn(app.spec.name, answer.headers.getSetCookie())
       return clientResponse(answer, request.method, { target, prefix }, log)
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err

@@ -14,6 +14,7 @@ import { HealthMonitor } from './health.ts'
 import { AccessLog, type AccessEntry } from './access-log.ts'
 import { AppListeners, type OpenListener } from './app-listeners.ts'
 import { createAppHandler } from './app-handler.ts'
+import { CookieOwners } from './cookie-owners.ts'
 import { detectLocalApps, type DetectedPort } from './detect.ts'
 
 export interface AppsOptions {
@@ -27,6 +28,7 @@ export class AppsService {
   readonly registry: AppRegistry
   readonly health: HealthMonitor
   readonly accessLog: AccessLog
+  readonly cookies: CookieOwners
   readonly listeners: AppListeners
   readonly handler: AppHandler
   #unsubscribe: () => void
@@ -36,7 +38,8 @@ export class AppsService {
     this.health = new HealthMonitor({ intervalMs: opts.healthIntervalMs ?? 10_000, timeoutMs: 3000 })
     this.accessLog = new AccessLog(services.config.dataDir)
     this.listeners = new AppListeners(opts.open, services.log)
-    this.handler = createAppHandler({ services, registry: this.registry, health: this.health, accessLog: this.accessLog, timeoutMs: opts.timeoutMs })
+    this.cookies = new CookieOwners(services.config.dataDir)
+    this.handler = createAppHandler({ services, registry: this.registry, cookies: this.cookies, health: this.health, accessLog: this.accessLog, timeoutMs: opts.timeoutMs })
     this.#unsubscribe = this.registry.onChange((apps) => {
       this.health.sync(apps)
       void this.listeners.sync(apps)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { carriesSecret, editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutLatchkeyCookies } from '../../../src/apps/proxy-headers.ts'
+import { carriesSecret, editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, appCookies } from '../../../src/apps/proxy-headers.ts'
 import type { Caller } from '../../../src/guard/identify.ts'
 
 const caller: Caller = { role: 'viewer', via: 'session', address: '10.213.0.2', local: false, key: 'session:abc', failedCredential: false }
@@ -59,8 +59,12 @@ describe('upstreamHeaders', () => {
   })
 
   it('drops the Cookie header when only the session cookie was in it', () => {
-    expect(withoutLatchkeyCookies('latchkey_session=x', secrets)).toBeNull()
-    expect(withoutLatchkeyCookies(`t=${API_KEY}`, secrets)).toBeNull()
+    expect(appCookies('latchkey_session=x', secrets)).toBeNull()
+    expect(appCookies(`t=${API_KEY}`, secrets)).toBeNull()
+  })
+
+  it('sends an app only the cookies it may receive', () => {
+    expect(appCookies('jupyter=1; syncthing=2; theme=dark', secrets, (n) => n !== 'syncthing')).toBe('jupyter=1; theme=dark')
   })
 
   it('passes an app\'s own credentials through unchanged: Basic, Jupyter\'s token scheme, another Bearer', () => {
