@@ -118,13 +118,13 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     if (form?.ok) return form.response
     if (form) {
       note({ request, path, started, app, caller }, form.limited ? 429 : 401, form.limited ? form.limited.code : 'unauthorized')
-      return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, style: deps.pageStyle })
+      return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, style: deps.pageStyle, app: app.spec.name })
     }
     const refused = refusal(caller, app.spec.role)
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
         note({ request, path, started, app, caller }, 401, refused.code)
-        return signInPage({ action: signInAction(request), reason: caller.reason, style: deps.pageStyle }, 401, refused.headers)
+        return signInPage({ action: signInAction(request), reason: caller.reason, style: deps.pageStyle, app: app.spec.name }, 401, refused.headers)
       }
       return refuse({ request, path, started, app, caller }, refused)
     }

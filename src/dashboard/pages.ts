@@ -32,6 +32,8 @@ export interface SignInPage {
   message?: string
   reason?: string
   style: PageStyle
+  /** The app this page stands in front of (an app's port or prefix); none: the dashboard. */
+  app?: string
 }
 
 /**
@@ -44,7 +46,7 @@ export function signInPage(opts: SignInPage, status = 401, headers: Record<strin
   const html = page(
     'Sign in',
     `<h1>latchkey</h1>
-<p>This dashboard is protected. Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
+<p>${opts.app ? `The app “${escapeHtml(opts.app)}” is protected by latchkey.` : 'This dashboard is protected.'} Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
 ${opts.message ? `<p class="error" role="alert">${escapeHtml(opts.message)}</p>` : ''}
 ${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
 <form method="post" action="${escapeHtml(opts.action)}">
