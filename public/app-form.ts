@@ -54,6 +54,7 @@ export function editApp(app: AppInfo): void {
   field('port').value = app.port !== null ? String(app.port) : ''
   field<HTMLSelectElement>('role').value = app.role
   field('identityHeaders').checked = app.identityHeaders
+  field('timeout').value = app.timeout !== null ? String(app.timeout) : ''
   syncPortRow()
   $('[data-app-form-title]').textContent = `Edit ${app.name}`
   $('[data-action="save-app"]', form).textContent = 'Save changes'
@@ -75,6 +76,11 @@ export function initAppForm(onSaved: () => void | Promise<void>): void {
       target: field('target').value.trim(),
       role: field<HTMLSelectElement>('role').value,
       identityHeaders: field('identityHeaders').checked,
+    }
+    const timeout = field('timeout').value.trim()
+    if (timeout) {
+      if (!/^\d+$/.test(timeout) || Number(timeout) < 1 || Number(timeout) > 3600) return showFieldError(form, 'timeout', 'Enter a number of seconds from 1 to 3600, or leave it empty')
+      body.timeout = Number(timeout)
     }
     if (field<HTMLSelectElement>('expose').value === 'port') {
       const raw = field('port').value.trim() || '0'

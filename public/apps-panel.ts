@@ -19,6 +19,8 @@ export interface AppInfo {
   path: string | null
   role: 'viewer' | 'admin'
   identityHeaders: boolean
+  /** Seconds the app may stay silent; null: latchkey's default. */
+  timeout: number | null
   source: 'config' | 'dashboard'
   editable: boolean
   paused: boolean

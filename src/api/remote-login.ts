@@ -16,7 +16,7 @@ import { callerOf } from '../guard/guard.ts'
 import { connectionOf } from '../guard/connection.ts'
 import { ApiError } from '../errors.ts'
 import { buildLoginLink } from '../connect/login-url.ts'
-import { htmlResponse, messagePage } from '../dashboard/pages.ts'
+import { messagePage } from '../dashboard/pages.ts'
 import { exchangeLoginToken } from '../guard/token-exchange.ts'
 import type { LoginFailure } from '../tokens/login-tokens.ts'
 import { model as tokenModel, noStore } from './remote-tokens.ts'
@@ -57,7 +57,7 @@ function wantsJson(request: Request): boolean {
 function failure(err: ApiError, json: boolean, title: string): Response {
   const headers = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', ...err.headers }
   if (json) return Response.json(err.toJSON(), { status: err.status, headers })
-  return htmlResponse(messagePage(title, err.message, null), err.status, { ...headers, 'content-security-policy': PAGE_CSP, 'x-frame-options': 'DENY' })
+  return messagePage(title, err.message, err.status, null, { ...headers, 'content-security-policy': PAGE_CSP, 'x-frame-options': 'DENY' })
 }
 
 /** Handle one `/remote-login` visit (see the module comment). */

@@ -11,7 +11,15 @@ export interface AppSpec {
   path?: string
   role: 'viewer' | 'admin'
   identityHeaders: boolean
+  /**
+   * Seconds the app's traffic may stay silent (no response head yet, or a response that sends
+   * nothing) before latchkey gives up; unset: the global `appTimeoutMs`.
+   */
+  timeout?: number
 }
+
+/** The longest silence an app may ask for: an hour (a long poll, a quiet event stream). */
+export const MAX_APP_TIMEOUT_SECONDS = 3600
 
 export class AppConfigError extends TypeError {
   constructor(readonly field: string, message: string) {
@@ -21,7 +29,7 @@ export class AppConfigError extends TypeError {
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/
-const KEYS = new Set(['name', 'target', 'port', 'path', 'role', 'identityHeaders'])
+const KEYS = new Set(['name', 'target', 'port', 'path', 'role', 'identityHeaders', 'timeout'])
 
 /** Validate one app entry; `where` prefixes the field names in errors (e.g. "apps[0]"). */
 export function parseAppEntry(raw: unknown, where: string): AppSpec {
@@ -34,7 +42,7 @@ export function parseAppEntry(raw: unknown, where: string): AppSpec {
     throw new AppConfigError(where || 'body', `"${where || 'body'}" must be an object with name and target`)
   }
   const o = raw as Record<string, unknown>
-  for (const k of Object.keys(o)) if (!KEYS.has(k)) fail(k, `is not a known app field (name, target, port, path, role, identityHeaders)`)
+  for (const k of Object.keys(o)) if (!KEYS.has(k)) fail(k, `is not a known app field (name, target, port, path, role, identityHeaders, timeout)`)
   if (typeof o.name !== 'string' || !NAME.test(o.name)) fail('name', 'must be lowercase letters, digits and dashes (1-63)')
   if (typeof o.target !== 'string') fail('target', 'must be an http:// URL such as http://127.0.0.1:8888')
   let target: URL
@@ -68,6 +76,12 @@ export function parseAppEntry(raw: unknown, where: string): AppSpec {
   if (o.identityHeaders !== undefined) {
     if (typeof o.identityHeaders !== 'boolean') fail('identityHeaders', 'must be true or false')
     spec.identityHeaders = o.identityHeaders as boolean
+  }
+  if (o.timeout !== undefined) {
+    if (typeof o.timeout !== 'number' || !Number.isInteger(o.timeout) || o.timeout < 1 || o.timeout > MAX_APP_TIMEOUT_SECONDS) {
+      fail('timeout', `must be a whole number of seconds, 1-${MAX_APP_TIMEOUT_SECONDS}`)
+    }
+    spec.timeout = o.timeout as number
   }
   return spec
 }

@@ -11,7 +11,7 @@ import { presented, type Caller } from '../guard/identify.ts'
 import { callerOf, refusal } from '../guard/guard.ts'
 import { requestOrigin } from '../guard/same-origin.ts'
 import { ApiError } from '../errors.ts'
-import { htmlResponse, messagePage, signInPage, signInRefused } from '../dashboard/pages.ts'
+import { messagePage, signInPage, signInRefused, type PageStyle } from '../dashboard/pages.ts'
 import { exchangeAccessToken, isNavigation, safeLocation, signInWithForm } from '../guard/token-exchange.ts'
 import { isSecure } from '../guard/connection.ts'
 import type { AppEntry, AppRegistry } from './registry.ts'
@@ -21,33 +21,73 @@ import { upstreamHeaders } from './proxy-headers.ts'
 import { clientResponse, sendUpstream, UpstreamError } from './http-proxy.ts'
 import { requestTarget } from './request-target.ts'
 import { unsafeAppPath } from './path-safety.ts'
+import type { CookieOwners } from './cookie-owners.ts'
 import { isWebSocketUpgrade, proxyWebSocket, webSocketOriginAllowed } from './ws-proxy.ts'
 
 export interface AppHandlerDeps {
   services: Services
   registry: AppRegistry
+  /** Which app set which cookie: each app receives only its own (and unclaimed ones). */
+  cookies: CookieOwners
   health: HealthMonitor
   accessLog: AccessLog
-  /** How long an app may stay silent (no response head, no WebSocket accept) before a 502. */
+  /**
+   * How long an app may stay silent, unless it sets its own `timeout`: no response head or
+   * WebSocket accept (502), or a response body that sends nothing (the connection is cut).
+   */
   timeoutMs: number
+  /** The dashboard's look for latchkey's own pages on app ports (inline: every path is the app's). */
+  pageStyle: PageStyle
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+const SILENCE_MARGIN_SECONDS = 5
 
 /** The identity written to the access log and the identity headers (never a secret). */
 export function identityOf(caller: Caller): string {
   return caller.tailscale?.id ? `tailscale:${caller.tailscale.id}` : caller.tailscale ? `tailscale-login:${caller.tailscale.loginName}` : caller.key
 }
 
-/** An error for browsers as a page, for everything else as JSON. */
-function failure(request: Request, status: number, code: string, title: string, message: string, headers: Record<string, string> = {}): Response {
-  if (isNavigation(request)) return htmlResponse(messagePage(title, message, null), status, headers)
-  const err = new ApiError(status, code, message, undefined, headers)
-  return err.toResponse()
+/** Titles of latchkey's own pages on app ports, by status. */
+const TITLES: Record<number, string> = { 400: 'Bad address', 403: 'Not allowed', 404: 'No such app', 429: 'Too many attempts', 502: 'App not answering', 503: 'App paused' }
+
+/** What a refusal needs to be answered, logged and recorded. */
+interface Refused {
+  request: Request
+  path: string
+  started: number
+  app: AppEntry | undefined
+  caller: Caller | null
 }
 
 export function createAppHandler(deps: AppHandlerDeps): AppHandler {
   const { services, registry, health, accessLog } = deps
+
+  /**
+   * A refusal a person can act on: for a browser a page in the dashboard's style saying
+   * what to do, for anything else JSON. Each one is logged, and shows in the app's access log.
+   */
+  function refuse(r: Refused, err: ApiError): Response {
+    note(r, err.status, err.code)
+    if (isNavigation(r.request)) return messagePage(TITLES[err.status] ?? 'Refused', err.message, err.status, deps.pageStyle, err.headers)
+    return err.toResponse()
+  }
+
+  function note(r: Refused, status: number, code: string): void {
+    const method = isWebSocketUpgrade(r.request) ? 'WS' : r.request.method
+    services.log.info('app request refused', { app: r.app?.spec.name ?? '(none)', status, code, method, path: r.path, address: r.caller?.address })
+    if (!r.app) return
+    accessLog.record(r.app.spec.name, {
+      time: isoNow(),
+      identity: r.caller ? identityOf(r.caller) : 'anonymous',
+      method,
+      path: r.path,
+      status,
+      bytes: 0,
+      durationMs: Math.round(performance.now() - r.started),
+    })
+  }
+
   const targets = new Map<string, URL>()
   const targetOf = (app: AppEntry) => {
     let url = targets.get(app.spec.target)
@@ -60,14 +100,14 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const { path, search } = requestTarget(request.url)
     const app = conn.listener === 'app' ? registry.get(conn.app ?? '') : registry.matchPath(path)
     if (!app || (conn.listener === 'app' && app.spec.port === undefined)) {
-      return failure(request, 404, 'app_not_found', 'No such app', 'No app is served at this address any more.')
+      return refuse({ request, path, started, app: undefined, caller: null }, new ApiError(404, 'app_not_found', 'No app is served at this address any more: open the dashboard to see the apps there are'))
     }
     const known = callerOf(request, services.guard)
     // Awaited only when a lookup is pending: an await costs a turn of the microtask queue.
     const caller = known instanceof Promise ? await known : known
     // Wrong credentials count as guesses here as on the dashboard (the limiter answers once per request).
     const limited = services.guard.limiter.account(request, caller, conn)
-    if (limited) return limited.toResponse()
+    if (limited) return refuse({ request, path, started, app, caller }, limited)
     const secrets = latchkeySecrets(services)
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
     if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && presented(request).query !== null && isNavigation(request)) {
@@ -76,17 +116,21 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const posted = signInWithForm(request, conn, caller, services)
     const form = posted && (await posted)
     if (form?.ok) return form.response
-    if (form) return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, cssHref: null })
+    if (form) {
+      note({ request, path, started, app, caller }, form.limited ? 429 : 401, form.limited ? form.limited.code : 'unauthorized')
+      return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, style: deps.pageStyle, app: app.spec.name })
+    }
     const refused = refusal(caller, app.spec.role)
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
-        return signInPage({ action: signInAction(request), reason: caller.reason, cssHref: null }, 401, refused.headers)
+        note({ request, path, started, app, caller }, 401, refused.code)
+        return signInPage({ action: signInAction(request), reason: caller.reason, style: deps.pageStyle, app: app.spec.name }, 401, refused.headers)
       }
-      return refused.toResponse()
+      return refuse({ request, path, started, app, caller }, refused)
     }
     // After the guard (a stranger learns nothing of the app's prefix), before anything is forwarded.
     const unsafe = conn.listener === 'app' ? null : unsafeAppPath(request.url)
-    if (unsafe) return failure(request, 400, 'bad_path', 'Bad address', `Cannot open this address: ${unsafe}`)
+    if (unsafe) return refuse({ request, path, started, app, caller }, new ApiError(400, 'bad_path', `Cannot open this address: ${unsafe}`))
     const origin = request.headers.get('origin')
     const websocket = isWebSocketUpgrade(request)
     const guarded = websocket || !SAFE.has(request.method)
@@ -98,13 +142,15 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     if (guarded) {
       const site = request.headers.get('sec-fetch-site')
       if (!webSocketOriginAllowed(origin, self) || (origin === null && (site === 'cross-site' || site === 'same-site'))) {
-        return failure(request, 403, 'cross_origin_refused', 'Refused', `Refused a ${websocket ? 'WebSocket' : 'state-changing request'} from another site: open the app at this address and try again`)
+        const what = websocket ? 'WebSocket' : 'state-changing request'
+        return refuse({ request, path, started, app, caller }, new ApiError(403, 'cross_origin_refused', `Refused a ${what} from another site: open the app at this address and try again`))
       }
     }
     if (app.paused) {
-      return failure(request, 503, 'app_paused', 'App paused', `"${app.spec.name}" is paused by an admin; it answers again once resumed.`, { 'retry-after': '30' })
+      return refuse({ request, path, started, app, caller }, new ApiError(503, 'app_paused', `"${app.spec.name}" is paused by an admin; it answers again once resumed`, undefined, { 'retry-after': '30' }))
     }
 
+    const timeoutMs = app.spec.timeout !== undefined ? app.spec.timeout * 1000 : deps.timeoutMs
     const target = targetOf(app)
     const prefix = conn.listener === 'app' ? undefined : app.spec.path
     const headers = upstreamHeaders(request.headers, {
@@ -114,6 +160,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       proto: isSecure(request, conn) ? 'https' : 'http',
       identityHeaders: app.spec.identityHeaders,
       prefix,
+      sendsCookie: (name) => deps.cookies.sends(app.spec.name, name),
     })
     // latchkey has checked the origin; the app sees its own, so its own CSRF check agrees.
     if (origin !== null && origin.toLowerCase() === self) headers.set('origin', target.origin)
@@ -137,29 +184,34 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
           url: upstreamUrl.replace(/^http/, 'ws'),
           headers,
           protocols,
-          timeoutMs: deps.timeoutMs,
+          timeoutMs,
           onClose: (bytes) => log(101, bytes),
         })
         health.report(app.spec.name, true)
         return res
       }
+      // The listener's idle timeout keeps slow clients out; an admitted request to an app may
+      // stay silent as long as the app may (a long poll), and a little longer, so that the
+      // 502 for an app that never answers still reaches the client.
+      ctx.allowSilence(Math.ceil(timeoutMs / 1000) + SILENCE_MARGIN_SECONDS)
       const answer = await sendUpstream({
         url: upstreamUrl,
         method: request.method,
         headers,
         body: request.body,
         clientGone: () => request.signal.aborted,
-        timeoutMs: deps.timeoutMs,
+        timeoutMs,
       })
       health.report(app.spec.name, true)
+      if (answer.headers.has('set-cookie')) deps.cookies.learn(app.spec.name, answer.headers.getSetCookie())
       return clientResponse(answer, request.method, { target, prefix }, log)
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err
       // One slow path is not a dead app, nor is a client that left; a refused or failed connection is.
       if (err.kind === 'refused' || err.kind === 'failed') health.report(app.spec.name, false, err.message)
-      log(502, 0)
       services.log.warn('app unreachable', { app: app.spec.name, reason: err.kind })
-      return failure(request, 502, 'app_unreachable', 'App not answering', `latchkey could not reach "${app.spec.name}": ${err.message}. Check that it is running at its configured address.`)
+      const why = `latchkey could not reach "${app.spec.name}": ${err.message}. Check that it is running at its configured address, then reload`
+      return refuse({ request, path, started, app, caller }, new ApiError(502, 'app_unreachable', why))
     }
   }
 

@@ -14,12 +14,16 @@ import { HealthMonitor } from './health.ts'
 import { AccessLog, type AccessEntry } from './access-log.ts'
 import { AppListeners, type OpenListener } from './app-listeners.ts'
 import { createAppHandler } from './app-handler.ts'
+import { CookieOwners } from './cookie-owners.ts'
+import type { PageStyle } from '../dashboard/pages.ts'
 import { detectLocalApps, type DetectedPort } from './detect.ts'
 
 export interface AppsOptions {
   /** Opens a port-mode app's listener (src/server/listeners.ts `listen`). */
   open: OpenListener
   timeoutMs: number
+  /** The look of latchkey's own pages on app ports (the dashboard's stylesheet, inline). */
+  pageStyle?: PageStyle
   healthIntervalMs?: number
 }
 
@@ -27,6 +31,7 @@ export class AppsService {
   readonly registry: AppRegistry
   readonly health: HealthMonitor
   readonly accessLog: AccessLog
+  readonly cookies: CookieOwners
   readonly listeners: AppListeners
   readonly handler: AppHandler
   #unsubscribe: () => void
@@ -36,7 +41,8 @@ export class AppsService {
     this.health = new HealthMonitor({ intervalMs: opts.healthIntervalMs ?? 10_000, timeoutMs: 3000 })
     this.accessLog = new AccessLog(services.config.dataDir)
     this.listeners = new AppListeners(opts.open, services.log)
-    this.handler = createAppHandler({ services, registry: this.registry, health: this.health, accessLog: this.accessLog, timeoutMs: opts.timeoutMs })
+    this.cookies = new CookieOwners(services.config.dataDir)
+    this.handler = createAppHandler({ services, registry: this.registry, cookies: this.cookies, health: this.health, accessLog: this.accessLog, timeoutMs: opts.timeoutMs, pageStyle: opts.pageStyle ?? null })
     this.#unsubscribe = this.registry.onChange((apps) => {
       this.health.sync(apps)
       void this.listeners.sync(apps)
@@ -74,6 +80,7 @@ export class AppsService {
       path: app.spec.path ?? null,
       role: app.spec.role,
       identityHeaders: app.spec.identityHeaders,
+      timeout: app.spec.timeout ?? null,
       source: app.source,
       editable: app.source === 'dashboard',
       paused: app.paused,
@@ -193,7 +200,7 @@ export class AppsService {
 }
 
 function stored(spec: AppSpec) {
-  const out: { name: string; target: string; role: 'viewer' | 'admin'; identityHeaders: boolean; port?: number; path?: string } = {
+  const out: { name: string; target: string; role: 'viewer' | 'admin'; identityHeaders: boolean; port?: number; path?: string; timeout?: number } = {
     name: spec.name,
     target: spec.target,
     role: spec.role,
@@ -201,5 +208,6 @@ function stored(spec: AppSpec) {
   }
   if (spec.port !== undefined) out.port = spec.port
   if (spec.path !== undefined) out.path = spec.path
+  if (spec.timeout !== undefined) out.timeout = spec.timeout
   return out
 }

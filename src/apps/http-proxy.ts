@@ -26,7 +26,7 @@ export interface ProxyRequest {
   body: ReadableStream<Uint8Array> | null
   /** Whether the client has gone away: the upstream exchange then ends with it. */
   clientGone(): boolean
-  /** How long the app may stay silent (no response head, no upload progress). */
+  /** How long the app may stay silent: no response head, no upload progress, no body bytes. */
   timeoutMs: number
 }
 
@@ -61,10 +61,13 @@ export async function sendUpstream(req: ProxyRequest): Promise<Response> {
       body: hasBody ? req.body!.pipeThrough(progress(() => (watch.deadline = performance.now() + req.timeoutMs))) : undefined,
       redirect: 'manual',
       signal: controller.signal,
-      // Both only matter on Bun (Deno ignores unknown init fields): stream the upload, and
-      // pass Content-Encoding through untouched instead of decoding it.
+      // These only matter on Bun (Deno ignores unknown init fields): stream the upload, pass
+      // Content-Encoding through untouched instead of decoding it, and let the app's socket
+      // stay silent as long as the app may (Bun's own default cuts it at 5 minutes). A body
+      // that stays silent longer fails, and the client's copy is cut short with it.
       duplex: 'half',
       decompress: false,
+      timeout: req.timeoutMs,
     } as RequestInit)
   } catch (err) {
     if (why === 'timeout') throw new UpstreamError('timeout', `the app did not answer within ${Math.round(req.timeoutMs / 1000)} s`)

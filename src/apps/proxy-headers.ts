@@ -42,11 +42,16 @@ export function carriesSecret(value: string, secrets: readonly string[]): boolea
   return false
 }
 
-/** The Cookie header without latchkey's session cookie or a cookie holding a secret (null when nothing is left). */
-export function withoutLatchkeyCookies(cookie: string, secrets: readonly string[]): string | null {
+/**
+ * The Cookie header an app receives (null when nothing is left): without latchkey's
+ * session cookie, without a cookie holding one of latchkey's secrets, and only the cookies
+ * `sends(name)` allows (another app's are not this app's: cookie-owners.ts).
+ */
+export function appCookies(cookie: string, secrets: readonly string[], sends: (name: string) => boolean = () => true): string | null {
   const kept = cookie.split(';').filter((part) => {
     const eq = part.indexOf('=')
-    if ((eq === -1 ? part : part.slice(0, eq)).trim() === SESSION_COOKIE) return false
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim()
+    if (name === SESSION_COOKIE || !sends(name)) return false
     return eq === -1 || !carriesSecret(part.slice(eq + 1).trim(), secrets)
   })
   const out = kept.map((p) => p.trim()).filter(Boolean).join('; ')
@@ -57,6 +62,8 @@ export interface UpstreamContext {
   caller: Caller
   /** latchkey's access token and API key: never sent to an app, wherever they appear. */
   secrets: readonly string[]
+  /** Whether the app may receive the cookie of this name (by default, every one). */
+  sendsCookie?: (name: string) => boolean
   /** The Host the client addressed (for X-Forwarded-Host). */
   host: string
   proto: 'http' | 'https'
@@ -74,7 +81,7 @@ export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Header
   for (const [name, value] of incoming) {
     if (HOP_BY_HOP.has(name) || listed?.has(name) || name === 'host' || isForwardingHeader(name)) continue
     if (name === 'cookie') {
-      const rest = withoutLatchkeyCookies(value, ctx.secrets)
+      const rest = appCookies(value, ctx.secrets, ctx.sendsCookie)
       if (rest) out.set('cookie', rest)
       continue
     }
@@ -122,6 +129,11 @@ export function editDownstreamHeaders(headers: Headers, ctx: DownstreamContext):
   for (const name of HOP_BY_HOP_NAMES) headers.delete(name)
   const location = headers.get('location')
   if (location !== null) headers.set('location', rewriteLocation(location, ctx))
+  // The app's own Referrer-Policy (and CSP, framing rules) shape how the browser treats its
+  // pages: they pass as they are. Without one, the browser's default, which keeps Origin on
+  // the app's own form posts (`no-referrer` would make Chromium send Origin: null, and the
+  // same-origin rule would refuse the app's login form).
+  if (!headers.has('referrer-policy')) headers.set('referrer-policy', 'strict-origin-when-cross-origin')
   if (cookies) {
     headers.delete('set-cookie')
     for (const cookie of cookies) {

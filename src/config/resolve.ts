@@ -38,6 +38,8 @@ export interface Config {
   tunnelStartTimeoutMs: number
   cloudflareIngressPort: number
   apps: AppSpec[]
+  /** How long a proxied app may stay silent, unless it sets its own `timeout`. */
+  appTimeoutMs: number
   /** latchkey.yaml `webhooks:` (secrets stay in their files until start-up reads them). */
   webhooks: WebhookSpec[]
   webhookRetryMs: number

@@ -87,6 +87,7 @@ export const StoredApp = t.Object(
     path: t.Optional(t.String({ pattern: '^/apps/[a-z0-9][a-z0-9-]*$' })),
     role: t.Union([t.Literal('viewer'), t.Literal('admin')], { default: 'viewer' }),
     identityHeaders: t.Boolean({ default: false }),
+    timeout: t.Optional(t.Integer({ minimum: 1, maximum: 3600 })),
     paused: t.Boolean({ default: false }),
   },
   { additionalProperties: false },

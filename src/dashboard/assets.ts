@@ -4,7 +4,8 @@
  * Served from this fixed manifest only: there is no path to traverse.
  */
 import { Buffer } from 'node:buffer'
-import { escapeHtml } from './pages.ts'
+import { createHash } from 'node:crypto'
+import { escapeHtml, type PageStyle } from './pages.ts'
 
 export interface Asset {
   type: string
@@ -19,6 +20,8 @@ export interface Asset {
 export interface Dashboard {
   assets: Map<string, Asset>
   cssHref: string | null
+  /** The stylesheet for latchkey's pages where no file of latchkey's can be linked (app ports). */
+  inlineStyle: PageStyle
   /** index.html with the API base filled in. */
   indexHtml(apiBase: string): string
 }
@@ -42,9 +45,11 @@ export async function loadDashboard(): Promise<Dashboard> {
   for (const [path, a] of Object.entries(mod.assets)) {
     assets.set(path, { type: a.type, immutable: a.immutable, etag: a.etag, body: decode(a.base64), gzip: a.gzip ? decode(a.gzip) : undefined })
   }
+  const css = mod.cssHref ? assets.get(mod.cssHref) : undefined
   return {
     assets,
     cssHref: mod.cssHref,
+    inlineStyle: css ? inlineStyle(Buffer.from(css.body).toString('utf8')) : null,
     indexHtml: (apiBase) => mod.indexTemplate.replace('%API_BASE%', escapeHtml(apiBase)),
   }
 }
@@ -63,4 +68,10 @@ export function assetResponse(asset: Asset, request: Request): Response {
   const gzip = asset.gzip && /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')
   if (gzip) headers['content-encoding'] = 'gzip'
   return new Response(request.method === 'HEAD' ? null : gzip ? asset.gzip! : asset.body, { headers })
+}
+
+/** A stylesheet inline, with the CSP that allows exactly it (by its SHA-256) and nothing else. */
+function inlineStyle(css: string): PageStyle {
+  const hash = createHash('sha256').update(css, 'utf8').digest('base64')
+  return { css, csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'` }
 }

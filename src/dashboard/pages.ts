@@ -5,12 +5,25 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
-function page(title: string, body: string, cssHref: string | null, referrer = 'no-referrer'): string {
+/**
+ * How a page gets the dashboard's look: a link to its stylesheet (on the dashboard's own
+ * origin), the stylesheet inline with a CSP that allows exactly it (on an app's port, where
+ * every path is the app's and latchkey serves no file), or none (headless mode).
+ */
+export type PageStyle = { href: string } | { css: string; csp: string } | null
+
+function page(title: string, body: string, style: PageStyle, referrer = 'no-referrer'): string {
+  const sheet = style === null ? '' : 'href' in style ? `<link rel="stylesheet" href="${escapeHtml(style.href)}">` : `<style>${style.css}</style>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="${referrer}"><title>${escapeHtml(title)} · latchkey</title>
-${cssHref ? `<link rel="stylesheet" href="${escapeHtml(cssHref)}">` : ''}</head>
+${sheet}</head>
 <body class="plain-page"><main class="card narrow">${body}</main></body></html>`
+}
+
+/** A page as a response; an inline stylesheet brings the CSP that allows it. */
+function pageResponse(html: string, status: number, headers: Record<string, string>, style: PageStyle): Response {
+  return htmlResponse(html, status, style && 'csp' in style ? { ...headers, 'content-security-policy': style.csp } : headers)
 }
 
 export interface SignInPage {
@@ -18,7 +31,9 @@ export interface SignInPage {
   action: string
   message?: string
   reason?: string
-  cssHref: string | null
+  style: PageStyle
+  /** The app this page stands in front of (an app's port or prefix); none: the dashboard. */
+  app?: string
 }
 
 /**
@@ -31,7 +46,7 @@ export function signInPage(opts: SignInPage, status = 401, headers: Record<strin
   const html = page(
     'Sign in',
     `<h1>latchkey</h1>
-<p>This dashboard is protected. Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
+<p>${opts.app ? `The app “${escapeHtml(opts.app)}” is protected by latchkey.` : 'This dashboard is protected.'} Enter the access token printed where latchkey was started, or scan the QR code from the dashboard's “Connect a device” panel on the machine itself.</p>
 ${opts.message ? `<p class="error" role="alert">${escapeHtml(opts.message)}</p>` : ''}
 ${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
 <form method="post" action="${escapeHtml(opts.action)}">
@@ -39,14 +54,15 @@ ${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button>
 </form>`,
-    opts.cssHref,
+    opts.style,
     'same-origin',
   )
-  return htmlResponse(html, status, { ...headers, 'referrer-policy': 'same-origin' })
+  return pageResponse(html, status, { ...headers, 'referrer-policy': 'same-origin' }, opts.style)
 }
 
-export function messagePage(title: string, message: string, cssHref: string | null): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`, cssHref)
+/** A page with a title and a sentence saying what happened and what to do. */
+export function messagePage(title: string, message: string, status: number, style: PageStyle, headers: Record<string, string> = {}): Response {
+  return pageResponse(page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`, style), status, headers, style)
 }
 
 export function htmlResponse(html: string, status = 200, headers: Record<string, string> = {}): Response {
@@ -55,7 +71,7 @@ export function htmlResponse(html: string, status = 200, headers: Record<string,
 
 /** The answer to a sign-in form that did not sign in: the form again (401), or a 429 page. */
 export function signInRefused(opts: SignInPage & { limited: ApiError | null }): Response {
-  if (opts.limited) return htmlResponse(messagePage('Too many attempts', opts.limited.message, opts.cssHref), 429, opts.limited.headers)
+  if (opts.limited) return messagePage('Too many attempts', opts.limited.message, 429, opts.style, opts.limited.headers)
   return signInPage({ ...opts, message: WRONG_TOKEN })
 }
 

@@ -12,7 +12,7 @@ import { sessionCookie } from './cookies.ts'
 import { SESSION_COOKIE, type NewSession, type SessionRecord, type SessionStore } from '../tokens/sessions.ts'
 import type { LoginFailure, LoginTokens } from '../tokens/login-tokens.ts'
 import { ApiError } from '../errors.ts'
-import { htmlResponse, messagePage } from '../dashboard/pages.ts'
+import { messagePage } from '../dashboard/pages.ts'
 import { attemptOf, type GuessLimiter } from './guess-limiter.ts'
 import { requestOrigin } from './same-origin.ts'
 import { matchSecret } from '../tokens/secrets.ts'
@@ -66,7 +66,7 @@ export function exchangeAccessToken(request: Request, conn: Connection, caller: 
     deps.log.info('device sign-in refused', { via: 'access-token', code: err.code, address: caller.address })
     const headers = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', ...err.headers }
     if (!isNavigation(request)) return Response.json(err.toJSON(), { status: err.status, headers })
-    return htmlResponse(messagePage('Too many devices', err.message, null), err.status, headers)
+    return messagePage('Too many devices', err.message, err.status, null, headers)
   }
   const { secret, session } = created
   deps.log.info('device signed in', { via: 'access-token', session: session.id, address: caller.address })

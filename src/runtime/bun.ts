@@ -75,6 +75,10 @@ class BunContext implements RequestContext {
     })
     return ok ? undefined : null
   }
+
+  allowSilence(seconds: number): void {
+    this.srv.timeout(this.request, seconds)
+  }
 }
 
 export const bunRuntime: Runtime = {

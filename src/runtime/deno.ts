@@ -32,6 +32,8 @@ export const denoRuntime: Runtime = {
             socket.onclose = (e: CloseEvent) => handlers.close?.(ws, e.code, e.reason)
             return response
           },
+          // Deno.serve keeps no idle timer on a request that is waiting for its response.
+          allowSilence() {},
         })
       },
     )

@@ -32,6 +32,11 @@ export interface RequestContext {
    * is not a valid upgrade.
    */
   upgrade(handlers: WebSocketHandlers, protocol?: string): Response | undefined | null
+  /**
+   * Let this request's connection stay silent up to `seconds` (a proxied long poll), instead
+   * of the listener's idle timeout. A no-op where the runtime has no per-request idle timer.
+   */
+  allowSilence(seconds: number): void
 }
 
 export interface ServeOptions {

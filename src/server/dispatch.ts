@@ -12,7 +12,7 @@ import { callerOf, refusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
 import { presentsCredential } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
-import { htmlResponse, messagePage, signInPage, signInRefused, WRONG_TOKEN } from '../dashboard/pages.ts'
+import { htmlResponse, messagePage, signInPage, signInRefused, WRONG_TOKEN, type PageStyle } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
 import { contentSecurityPolicy, stripCors, withSecurityHeaders } from './security-headers.ts'
 import { corsHeaders } from '../guard/cors.ts'
@@ -71,6 +71,7 @@ export function createDispatcher(deps: DispatchDeps) {
   const { services, api, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
   const trusted = services.guard.options.trustedProxies
+  const style: PageStyle = dashboard?.cssHref ? { href: dashboard.cssHref } : null
 
   async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
     if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
@@ -98,7 +99,7 @@ export function createDispatcher(deps: DispatchDeps) {
     const limited = services.guard.limiter.account(request, caller, conn)
     if (limited) {
       if (!isNavigation(request)) return [limited.toResponse(), false]
-      return [htmlResponse(messagePage('Too many attempts', limited.message, dashboard?.cssHref ?? null), 429, limited.headers), true]
+      return [messagePage('Too many attempts', limited.message, 429, style, limited.headers), true]
     }
     if ((request.method === 'GET' || request.method === 'HEAD') && url.searchParams.has('token') && isNavigation(request)) {
       if (caller.via === 'access-token') return [exchangeAccessToken(request, conn, caller, services), true]
@@ -106,16 +107,16 @@ export function createDispatcher(deps: DispatchDeps) {
     const posted = signInWithForm(request, conn, caller, services)
     const form = posted && (await posted)
     if (form?.ok) return [form.response, true]
-    if (form) return [signInRefused({ action: safeLocation(url, ['token']), limited: form.limited, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), true]
+    if (form) return [signInRefused({ action: safeLocation(url, ['token']), limited: form.limited, reason: caller.reason, style }), true]
     if (deps.apps?.ownsPath(path)) return [await deps.apps.handle(request, conn, ctx), false]
     if (path !== '/' && path !== '/index.html') {
-      return [htmlResponse(messagePage('Not found', 'There is no page at this address.', dashboard?.cssHref ?? null), 404), true]
+      return [messagePage('Not found', 'There is no page at this address.', 404, style), true]
     }
     const refused = refusal(caller, 'viewer')
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
       const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
-      return [signInPage({ action: safeLocation(url, ['token']), message, reason: caller.reason, cssHref: dashboard?.cssHref ?? null }), true]
+      return [signInPage({ action: safeLocation(url, ['token']), message, reason: caller.reason, style }), true]
     }
     return [htmlResponse(dashboard!.indexHtml(services.config.apiBase)), true]
   }

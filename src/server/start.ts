@@ -141,7 +141,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     const api = createApi(services)
     const apps = new AppsService(services, {
       open: appListenerOpener(config.host, () => handlerFor),
-      timeoutMs: (config as { appTimeoutMs?: number }).appTimeoutMs || 30000,
+      timeoutMs: config.appTimeoutMs || 300_000,
+      pageStyle: dashboard?.inlineStyle ?? null,
     })
     services.apps = apps
     const handlerFor = createDispatcher({ services, api, dashboard, apps: apps.handler })

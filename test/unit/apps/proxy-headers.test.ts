@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { carriesSecret, editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, withoutLatchkeyCookies } from '../../../src/apps/proxy-headers.ts'
+import { carriesSecret, editDownstreamHeaders, rewriteLocation, rewriteSetCookie, upstreamHeaders, appCookies } from '../../../src/apps/proxy-headers.ts'
 import type { Caller } from '../../../src/guard/identify.ts'
 
 const caller: Caller = { role: 'viewer', via: 'session', address: '10.213.0.2', local: false, key: 'session:abc', failedCredential: false }
@@ -59,8 +59,12 @@ describe('upstreamHeaders', () => {
   })
 
   it('drops the Cookie header when only the session cookie was in it', () => {
-    expect(withoutLatchkeyCookies('latchkey_session=x', secrets)).toBeNull()
-    expect(withoutLatchkeyCookies(`t=${API_KEY}`, secrets)).toBeNull()
+    expect(appCookies('latchkey_session=x', secrets)).toBeNull()
+    expect(appCookies(`t=${API_KEY}`, secrets)).toBeNull()
+  })
+
+  it('sends an app only the cookies it may receive', () => {
+    expect(appCookies('jupyter=1; syncthing=2; theme=dark', secrets, (n) => n !== 'syncthing')).toBe('jupyter=1; theme=dark')
   })
 
   it('passes an app\'s own credentials through unchanged: Basic, Jupyter\'s token scheme, another Bearer', () => {
@@ -154,7 +158,7 @@ describe('editDownstreamHeaders', () => {
   it('drops the headers Connection names, and rewrites Set-Cookie even when Connection names it', () => {
     const h = new Headers([['connection', 'close, x-hop, set-cookie'], ['x-hop', '1'], ['keep-alive', 'timeout=5'], ['location', '/x'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'latchkey_session=z'], ['content-length', '3']])
     editDownstreamHeaders(h, { target, prefix: '/apps/nb' })
-    expect([...h.keys()].sort()).toEqual(['content-length', 'location', 'set-cookie'])
+    expect([...h.keys()].sort()).toEqual(['content-length', 'location', 'referrer-policy', 'set-cookie'])
     expect(h.get('location')).toBe('/apps/nb/x')
     expect(h.getSetCookie()).toEqual(['a=1; Path=/apps/nb'])
   })
@@ -162,6 +166,16 @@ describe('editDownstreamHeaders', () => {
   it('ignores names in Connection that are not header names', () => {
     const h = new Headers([['connection', ' , bad name, x-ok'], ['x-ok', '1'], ['x-keep', '2']])
     editDownstreamHeaders(h, { target })
-    expect([...h]).toEqual([['x-keep', '2']])
+    expect([...h]).toEqual([['referrer-policy', 'strict-origin-when-cross-origin'], ['x-keep', '2']])
+  })
+
+  it('keeps the app\'s own Referrer-Policy and CSP, and never sets no-referrer', () => {
+    const own = new Headers([['referrer-policy', 'same-origin'], ['content-security-policy', "default-src 'self'"]])
+    editDownstreamHeaders(own, { target })
+    expect(own.get('referrer-policy')).toBe('same-origin')
+    expect(own.get('content-security-policy')).toBe("default-src 'self'")
+    const none = new Headers()
+    editDownstreamHeaders(none, { target })
+    expect(none.get('referrer-policy')).toBe('strict-origin-when-cross-origin')
   })
 })
