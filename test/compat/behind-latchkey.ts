@@ -77,7 +77,8 @@ export async function phoneSignedIn(stage: Stage, url: string, phone = true): Pr
   const { page, context, problems } = await stage.browser.page({ phone, viewport: phone ? { width: 412, height: 860 } : undefined })
   const seen: Seen[] = []
   context.on('response', (r) => void seen.push({ url: r.url(), status: r.status(), method: r.request().method() }))
-  context.on('requestfailed', (r) => void seen.push({ url: r.url(), status: 0, method: r.method() }))
+  // A request the page itself dropped (navigating away) is no failure of latchkey's.
+  context.on('requestfailed', (r) => void (r.failure()?.errorText !== 'net::ERR_ABORTED' && seen.push({ url: r.url(), status: 0, method: r.method() })))
   const u = new URL(url)
   u.searchParams.set('token', stage.lk.token!)
   const res = await page.goto(u.toString())
