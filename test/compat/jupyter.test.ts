@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { screenshot } from '../e2e/helpers/browser.ts'
 import { startJupyter, type Jupyter } from './apps/jupyter.ts'
+import { startTogether } from './apps/app-process.ts'
 import { curlSession, peerFetch, phoneSignedIn, refusals, startStage, type Phone, type Stage } from './behind-latchkey.ts'
 
 let stage: Stage
@@ -22,7 +23,7 @@ const jupyters: Record<'port' | 'path', Jupyter> = {} as never
 const NAME = { port: 'jupyter-port', path: 'jupyter' } as const
 
 beforeAll(async () => {
-  ;[jupyters.port, jupyters.path] = await Promise.all([startJupyter(), startJupyter({ baseUrl: '/apps/jupyter/' })])
+  ;[jupyters.port, jupyters.path] = await startTogether([startJupyter(), startJupyter({ baseUrl: '/apps/jupyter/' })] as const)
   stage = await startStage([
     { name: NAME.port, target: jupyters.port.origin, mode: 'port' },
     { name: NAME.path, target: jupyters.path.origin, mode: 'path' },

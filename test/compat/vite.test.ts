@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { screenshot } from '../e2e/helpers/browser.ts'
 import { startVite, type Vite } from './apps/vite.ts'
+import { startTogether } from './apps/app-process.ts'
 import { phoneSignedIn, refusals, startStage, type Phone, type Stage } from './behind-latchkey.ts'
 
 const NAME = { port: 'vite-port', path: 'vite' } as const
@@ -14,7 +15,7 @@ const vites: Record<'port' | 'path', Vite> = {} as never
 let stage: Stage
 
 beforeAll(async () => {
-  ;[vites.port, vites.path] = await Promise.all([startVite({ text: 'first version' }), startVite({ base: '/apps/vite/', text: 'first version' })])
+  ;[vites.port, vites.path] = await startTogether([startVite({ text: 'first version' }), startVite({ base: '/apps/vite/', text: 'first version' })] as const)
   stage = await startStage([
     { name: NAME.port, target: vites.port.origin, mode: 'port' },
     { name: NAME.path, target: vites.path.origin, mode: 'path' },

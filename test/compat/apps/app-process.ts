@@ -113,4 +113,15 @@ export async function waitUntilAnswers(app: AppProcess, url: string, status = 20
   throw new Error(`${app.name} did not answer ${url} with ${status} within ${timeoutMs / 1000} s (${last}):\n${app.output()}`)
 }
 
+/** Start apps side by side; if one fails, stop those that started before throwing. */
+export async function startTogether<T extends readonly AppProcess[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(starts)
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? (s.value as AppProcess).stop() : undefined)))
+    throw failed.reason
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<AppProcess>).value) as unknown as T
+}
+
 export { tempDir }
