@@ -46,12 +46,23 @@ export function carriesSecret(value: string, secrets: readonly string[]): boolea
  * The Cookie header an app receives (null when nothing is left): without latchkey's
  * session cookie, without a cookie holding one of latchkey's secrets, and only the cookies
  * `sends(name)` allows (another app's are not this app's: cookie-owners.ts).
+ *
+ * With `firstOfEachName` (path mode), only the first cookie of each name: a path-mode app's
+ * cookies are scoped to its prefix, and a browser lists cookies with longer paths first
+ * (RFC 6265 §5.4), so the first is the app's own and a later one of the same name belongs
+ * to an app at `/` (Jupyter's `_xsrf` in port mode, say). Servers that keep the last one
+ * would otherwise read the other app's value.
  */
-export function appCookies(cookie: string, secrets: readonly string[], sends: (name: string) => boolean = () => true): string | null {
+export function appCookies(cookie: string, secrets: readonly string[], sends: (name: string) => boolean = () => true, firstOfEachName = false): string | null {
+  const seen = firstOfEachName ? new Set<string>() : null
   const kept = cookie.split(';').filter((part) => {
     const eq = part.indexOf('=')
     const name = (eq === -1 ? part : part.slice(0, eq)).trim()
     if (name === SESSION_COOKIE || !sends(name)) return false
+    if (seen) {
+      if (seen.has(name)) return false
+      seen.add(name)
+    }
     return eq === -1 || !carriesSecret(part.slice(eq + 1).trim(), secrets)
   })
   const out = kept.map((p) => p.trim()).filter(Boolean).join('; ')
@@ -81,7 +92,7 @@ export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Header
   for (const [name, value] of incoming) {
     if (HOP_BY_HOP.has(name) || listed?.has(name) || name === 'host' || isForwardingHeader(name)) continue
     if (name === 'cookie') {
-      const rest = appCookies(value, ctx.secrets, ctx.sendsCookie)
+      const rest = appCookies(value, ctx.secrets, ctx.sendsCookie, ctx.prefix !== undefined)
       if (rest) out.set('cookie', rest)
       continue
     }

@@ -63,6 +63,11 @@ describe('upstreamHeaders', () => {
     expect(appCookies(`t=${API_KEY}`, secrets)).toBeNull()
   })
 
+  it('sends a path-mode app only the first cookie of each name, its own (the most specific path)', () => {
+    expect(appCookies('_xsrf=path-app; theme=dark; _xsrf=port-app', secrets, undefined, true)).toBe('_xsrf=path-app; theme=dark')
+    expect(appCookies('_xsrf=a; _xsrf=b', secrets)).toBe('_xsrf=a; _xsrf=b')
+  })
+
   it('sends an app only the cookies it may receive', () => {
     expect(appCookies('jupyter=1; syncthing=2; theme=dark', secrets, (n) => n !== 'syncthing')).toBe('jupyter=1; theme=dark')
   })
