@@ -13,6 +13,8 @@ export function describeAccess(s: Services) {
     remoteAccess: remoteAccessOn(c.host, s.network.opened()),
     /** Addresses opened from the dashboard since start (until latchkey stops). */
     opened: s.network.opened(),
+    /** Whether any device has ever signed in (a session from a token or a login link). */
+    deviceEverSignedIn: s.settings.get().firstSignInAt !== null,
     tokenRequired: !c.insecureNoAuth,
     tokenFixed: s.accessToken.fixed,
     insecureNoAuth: c.insecureNoAuth,

@@ -146,6 +146,10 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     logIdentitySetup(config, log)
     logContainerMode(config, log)
     attachEventSources(webhooks, { sessions, tunnel: tunnels.manager })
+    // Remembered once, so the dashboard stops leading the local admin to Connect.
+    sessions.on((what) => {
+      if (what === 'created' && settings.get().firstSignInAt === null) settings.update((draft) => void (draft.firstSignInAt = new Date().toISOString()))
+    })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     const api = createApi(services)
     const apps = new AppsService(services, {
