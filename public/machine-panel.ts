@@ -1,6 +1,6 @@
 /** "This machine": bind host, ports, token state, allowed origins (GET /api/access). */
 import { api } from './api.ts'
-import { $, badge, fillFacts } from './dom.ts'
+import { $, badge, el, fillFacts } from './dom.ts'
 import { me } from './me.ts'
 
 export interface Access {
@@ -22,15 +22,18 @@ export async function renderMachine(): Promise<void> {
   const a = await api<Access>('/api/access')
   const here = me().local
   const token = a.tokenFixed ? 'fixed' : 'new at every start'
+  const with_ = (b: HTMLElement, text: string) => el('span', {}, b, ` ${text}`)
   fillFacts($('[data-machine-facts]'), [
-    ['Other devices on the network', a.remoteAccess ? badge('Can connect, with a credential', 'on') : badge('Cannot connect (this machine only)', 'off')],
+    ['Network', a.remoteAccess ? with_(badge('Open', 'on'), 'other devices connect with a credential') : with_(badge('Closed', 'off'), 'this machine only')],
     ['Listening on', [a.bindHost, ...a.opened].join(', ')],
     ['Ports', `dashboard ${a.port}, API ${a.apiPort}`],
     [
       'Access token',
       a.insecureNoAuth
         ? badge('OFF (--insecure-no-auth)', 'warn')
-        : badge(here ? `Not needed on this machine; other devices need it (${token})` : `Required (${token})`, 'on'),
+        : here
+          ? with_(badge('Not needed here', 'on'), `other devices need it (${token})`)
+          : with_(badge('Required', 'on'), `(${token})`),
     ],
     ['Allowed origins', a.allowedOrigins.length ? a.allowedOrigins.join(', ') : 'none'],
   ])

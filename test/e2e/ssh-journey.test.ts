@@ -107,6 +107,16 @@ describe('from an SSH-tunnelled dashboard to a signed-in phone', () => {
     await laptopPage.goto(`http://localhost:${LAPTOP_PORT}/#devices`)
     await laptopPage.waitForSelector('[data-session-list] li')
     await shot(laptopPage, '4-laptop-devices')
+
+    // 5. Now that a device has signed in, the local admin lands on the overview, whose words
+    //    agree with each other: other devices can connect, and the token is not needed here.
+    await laptopPage.goto(`http://localhost:${LAPTOP_PORT}/`)
+    await laptopPage.waitForSelector('[data-view="remote"]:not([hidden]) [data-machine-facts] dd')
+    const facts = await laptopPage.textContent('[data-machine-facts]')
+    expect(facts).toContain('Open other devices connect with a credential')
+    expect(facts).toContain('Not needed here other devices need it')
+    expect(facts).toContain(phone.hostAddress)
+    await shot(laptopPage, '5-laptop-overview')
     expect(lk.proc.pid).toBe(pid)
     expect(lk.proc.exitCode).toBeNull()
     expect([...problems.list, ...phoneProblems.list]).toEqual([])
