@@ -35,11 +35,13 @@ interface Cell {
   bg: number | null
 }
 
-/** Split a line into cells with the colours in force (null: the theme's default). */
-function cells(line: string): Cell[] {
+/**
+ * Split a line into cells with the colours in force (null: the theme's default). The colours
+ * carry over from line to line, as on a terminal (tmux -e sets them once for a run of lines).
+ */
+function cells(line: string, pen: { fg: number | null; bg: number | null }): Cell[] {
   const out: Cell[] = []
-  let fg: number | null = null
-  let bg: number | null = null
+  let { fg, bg } = pen
   for (let i = 0; i < line.length; ) {
     SGR.lastIndex = i
     const m = SGR.exec(line)
@@ -72,22 +74,25 @@ function cells(line: string): Cell[] {
     out.push({ ch, fg, bg })
     i += ch.length
   }
+  pen.fg = fg
+  pen.bg = bg
   return out
 }
 
-/** The rows of the first run of lines that hold half blocks, from `from` on. */
-export function qrBlock(lines: string[], from = 0): string[] {
+/** The first run of lines that hold half blocks, from line `from` on: where it starts, and its rows. */
+export function qrBlock(lines: string[], from = 0): { start: number; rows: string[] } {
   const start = lines.findIndex((l, i) => i >= from && BLOCKS.test(l))
-  if (start === -1) return []
+  if (start === -1) return { start, rows: [] }
   const end = lines.findIndex((l, i) => i > start && !BLOCKS.test(l))
-  return lines.slice(start, end === -1 ? undefined : end)
+  return { start, rows: lines.slice(start, end === -1 ? undefined : end) }
 }
 
 /** Render text rows to a greyscale bitmap as `theme` shows them (see the file comment). */
 export function renderTextQr(rows: string[], theme: Theme, scale = 4, pad = 8): { data: Uint8ClampedArray; width: number; height: number } {
   const ink = theme === 'dark' ? 255 : 0
   const paper = 255 - ink
-  const grid = rows.map(cells)
+  const pen = { fg: null, bg: null }
+  const grid = rows.map((r) => cells(r, pen))
   const cols = Math.max(...grid.map((r) => r.length))
   const width = (cols + 2 * pad) * scale
   const height = (rows.length * 2 + 2 * pad) * scale
@@ -121,5 +126,7 @@ export function renderTextQr(rows: string[], theme: Theme, scale = 4, pad = 8): 
 export function decodeTextQr(rows: string[], theme: Theme, reversed = false): string | null {
   if (!rows.length) return null
   const { data, width, height } = renderTextQr(rows, theme)
-  return jsQR(data, width, height, { inversionAttempts: reversed ? 'onlyInvert' : 'dontInvert' })?.data ?? null
+  // Note: jsQR 1.4's 'onlyInvert' fails (it never builds the inverted image): invert here.
+  if (reversed) for (let i = 0; i < data.length; i += 4) data[i] = data[i + 1] = data[i + 2] = 255 - data[i]
+  return jsQR(data, width, height, { inversionAttempts: 'dontInvert' })?.data ?? null
 }
