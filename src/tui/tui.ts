@@ -163,7 +163,7 @@ export class Tui {
     }
     if (st.qrFull) {
       st.qrFull = false
-      if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) st.qr = this.#bannerQr
+      if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) return this.#hideLoginQr()
       return this.render()
     }
     if (key.name === 'up' || key.name === 'left') {
@@ -174,10 +174,7 @@ export class Tui {
       st.selected = (st.selected + 1) % PROVIDERS.length
       return this.render()
     }
-    if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) {
-      st.qr = this.#bannerQr
-      return this.render()
-    }
+    if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) return this.#hideLoginQr()
     if (key.name !== 'char') return
     const s = this.#running!.services
     switch (key.char.toLowerCase()) {
@@ -241,6 +238,11 @@ export class Tui {
       case 'q':
         return this.quit()
     }
+  }
+
+  #hideLoginQr(): void {
+    this.state.qr = this.#bannerQr
+    this.#say('Login QR hidden')
   }
 
   async #promptKey(key: Key): Promise<void> {

@@ -40,12 +40,12 @@ describe('banner QR in plain output', () => {
         expect(out).not.toContain('\x1b')
         const { link, rows } = linkAndQr(out.split('\n'))
         expect(link).toEndWith(`/?token=${lk.token}`)
-        expectDrawnQuietZone(rows)
         // Light on dark (terminals, journalctl, docker logs): a regular code.
         expect(decodeTextQr(rows, 'dark')).toBe(link)
         // Dark on light: the same characters show the code reversed, and only so.
         expect(decodeTextQr(rows, 'light')).toBeNull()
         expect(decodeTextQr(rows, 'light', true)).toBe(link)
+        expectDrawnQuietZone(rows)
       } finally {
         await lk.stop()
       }
