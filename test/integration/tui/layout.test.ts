@@ -33,8 +33,16 @@ async function start(cols: number, rows: number, host = '192.168.1.42'): Promise
   pane = new Pane({ cols, rows, env: { NO_COLOR: '' } })
   pane.type(latchkeyCommand(dataDir, ['--host', '0.0.0.0', '--allowed-origins', host, '--auth-token', TOKEN]))
   info = await runtimeInfo(dataDir)
-  const screen = await pane.waitFor(/Tunnel +STOPPED[\s\S]*Connect link/)
-  return { link: `http://${host}:${info.dashboardPort}/?token=${TOKEN}`, screen }
+  // The first frames come before the status is read: wait for it, or for a screen without it.
+  await pane.waitFor(/Tunnel +STOPPED|Scan to connect/)
+  await Bun.sleep(600)
+  return { link: `http://${host}:${info.dashboardPort}/?token=${TOKEN}`, screen: pane.screen() }
+}
+
+/** The token stands alone on some line, and the link is whole on one line once tmux joins what the terminal wrapped. */
+function expectTokenAndLink(screen: string, link: string): void {
+  expect(screen).toMatch(new RegExp(`(^|\\s)${TOKEN}(\\s|$)`, 'm'))
+  expect(pane!.screen({ join: true }).split('\n').some((l) => l.split(/\s+/).includes(link))).toBe(true)
 }
 
 /** Every line fits the terminal and nothing in the access block is cut (no "…"). */
@@ -52,6 +60,7 @@ function expectWholeAccessBlock(screen: string, cols: number): string[] {
 describe('TUI at 80×24', () => {
   it('shows the access token and the whole connect link, and F shows the QR code that does not fit beside them', async () => {
     const { link, screen } = await start(80, 24)
+    expectTokenAndLink(screen, link)
     const block = expectWholeAccessBlock(screen, 80)
     expect(block).toContain(link)
     expect(screen).toMatch(/── Connect a device ─+ F shows the QR code ──/)
@@ -74,6 +83,7 @@ describe('TUI at 80×24', () => {
 
   it('wraps a connect link wider than the terminal at its edge, with no character added inside it', async () => {
     const { link, screen } = await start(80, 24, LONG_HOST)
+    expectTokenAndLink(screen, link)
     expect(link.length).toBeGreaterThan(80)
     const lines = screen.split('\n')
     const at = lines.findIndex((l) => l.startsWith('http://'))
@@ -86,10 +96,11 @@ describe('TUI at 80×24', () => {
   })
 
   it('draws the one-time login QR of K alone when it does not fit beside the status', async () => {
-    await start(80, 24)
+    const { link, screen } = await start(80, 24)
+    expectTokenAndLink(screen, link)
     pane!.keys('k')
-    const screen = await pane!.waitFor(/Login QR · one-time .*any key returns/)
-    const decoded = decodeScreenQr(screen, /Login QR · one-time/)
+    const full = await pane!.waitFor(/Login QR · one-time .*any key returns/)
+    const decoded = decodeScreenQr(full, /Login QR · one-time/)
     expect(decoded).toMatch(/^http:\/\/192\.168\.1\.42:\d+\/remote-login\?rt=/)
     pane!.keys('Escape')
     const back = await pane!.waitFor(/Login QR hidden/)
@@ -101,6 +112,7 @@ describe('TUI at 80×24', () => {
 describe('TUI at 110×30', () => {
   it('shows the QR code beside the status, decodable, with the token and the whole link under them', async () => {
     const { link, screen } = await start(110, 30)
+    expectTokenAndLink(screen, link)
     const block = expectWholeAccessBlock(screen, 110)
     expect(block.some((l) => l.trimEnd() === `Connect link  ${link}`)).toBe(true)
     expect(screen).toMatch(/── Connect a device ─+ or scan the QR code ──/)
@@ -112,6 +124,7 @@ describe('TUI at 110×30', () => {
 
   it('never cuts a long connect link: it gets a line of its own', async () => {
     const { link, screen } = await start(110, 30, LONG_HOST)
+    expectTokenAndLink(screen, link)
     expectWholeAccessBlock(screen, 110)
     expect(screen.split('\n').map((l) => l.trimEnd())).toContain(link)
     expect(pane!.screen({ join: true }).split('\n').map((l) => l.trimEnd())).toContain(link)
