@@ -226,7 +226,7 @@ export class Tui {
           this.#say('Login QR ready (Esc hides it)')
         })
       case 'f':
-        if (!st.qr) return this.#say('No QR code to show: no connect address was found (see the banner)', true)
+        if (!st.qr) return this.#say('No QR code to show: there is no connect link (see the banner)', true)
         st.qrFull = true
         return this.render()
       case 'r':

@@ -4,13 +4,11 @@
  * events, with the QR code beside them when it fits; below them, full width and never cut:
  * the last token or login URL made here and the access token and connect link; bottom: the
  * hotkeys (runbook §4.2) and the message or prompt line. F shows the QR code alone.
- *
- * Note: a line to copy (a link, a token) is written as one run from the first column and the
- * terminal wraps it (autowrap), so it is never cut and a selection or `tmux capture-pane -J`
- * gives it back whole, without the line breaks a hard wrap would put into it.
+ * Lines to copy are drawn whole: see ./rows.ts.
  */
 import type { ProviderName } from '../config/settings-schema.ts'
 import { qrTerminalLines, qrTerminalSize, type QrMatrix } from '../connect/qr.ts'
+import { fit, height, plain, rowCount, rule, serialize, wrapWords, type Row } from './rows.ts'
 
 export interface ProviderRow {
   name: ProviderName
@@ -95,39 +93,8 @@ const BARS = [
   'C activate V start X stop P token L ttl U url K qr F big qr R refresh',
 ]
 
-/** A provider needs this many columns beside the QR, or the QR is not drawn beside it. */
+/** The status column needs this many columns beside the QR code, or the code is not drawn beside it. */
 const MIN_LEFT = 40
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
-
-/** Columns a string takes on screen (escape sequences take none). */
-export const visibleWidth = (s: string) => s.replace(ANSI, '').length
-
-/** Cut or pad plain text to exactly `width` columns. */
-export function fit(s: string, width: number): string {
-  const plain = s.replace(ANSI, '')
-  if (width <= 0) return ''
-  return plain.length > width ? plain.slice(0, Math.max(0, width - 1)) + '…' : plain.padEnd(width)
-}
-
-/** One screen row of exactly the frame's width, or a `copy` run the terminal wraps itself. */
-interface Row {
-  text: string
-  copy?: boolean
-}
-
-const rowCount = (r: Row, width: number) => (r.copy ? Math.max(1, Math.ceil(r.text.length / width)) : 1)
-const height = (rows: Row[], width: number) => rows.reduce((n, r) => n + rowCount(r, width), 0)
-const plain = (text: string, width: number): Row => ({ text: fit(text, width) })
-
-/** `── title ──…── right ──`, or a plain rule when the words do not fit. */
-function rule(width: number, title = '', right = ''): Row {
-  const l = title ? `── ${title} ` : ''
-  const r = right ? ` ${right} ──` : ''
-  const fill = width - l.length - r.length
-  return { text: fill >= 2 ? l + '─'.repeat(fill) + r : '─'.repeat(width) }
-}
 
 function remoteLines(r: ViewState['remote']): string[] {
   if (!r) return ['Remote access  …']
@@ -141,29 +108,6 @@ function remoteLines(r: ViewState['remote']): string[] {
   if (r.restore) lines.push(`Restore        ${r.restore}`)
   lines.push(`On quit        ${r.rememberLastRunning ? 'tunnel stops; restarted next time (rememberLastRunning)' : 'tunnel stops'}`)
   return lines
-}
-
-/** Wrap prose at spaces to `width`, keeping its indent; a word longer than a line is split. */
-function wrapWords(line: string, width: number): string[] {
-  if (line.length <= width || width < 10) return [line]
-  const indent = /^ */.exec(line)![0]
-  const out: string[] = []
-  let cur = ''
-  for (const word of line.slice(indent.length).split(' ')) {
-    const next = cur ? `${cur} ${word}` : indent + word
-    if (next.length <= width) {
-      cur = next
-      continue
-    }
-    if (cur) out.push(cur)
-    cur = indent + word
-    while (cur.length > width) {
-      out.push(cur.slice(0, width))
-      cur = indent + cur.slice(width)
-    }
-  }
-  if (cur) out.push(cur)
-  return out
 }
 
 /** Banner lines without blank lines at the start or runs of them. */
@@ -304,22 +248,4 @@ export function renderFrame(s: ViewState, cols: number, rows: number): string {
   const last = s.prompt ? ` ${s.prompt.label} ${s.prompt.value}▏` : s.message ? ` ${s.message.error ? '✗ ' : ''}${s.message.text}` : ''
   out.push(plain(last, width))
   return serialize(out, width, screenHeight)
-}
-
-/**
- * Home, then each row in full (fixed width, so nothing stale remains; a copy run is followed
- * by erase-to-end-of-line unless it ends exactly at the margin, where that would erase its
- * last character), then clear the rest. Rows past the screen's height are dropped: one more
- * would scroll the screen.
- */
-function serialize(rows: Row[], width: number, screenHeight: number): string {
-  const kept: string[] = []
-  let used = 0
-  for (const r of rows) {
-    const n = rowCount(r, width)
-    if (used + n > screenHeight) break
-    used += n
-    kept.push(r.copy ? r.text + (r.text.length % width ? '\x1b[K' : '') : r.text)
-  }
-  return '\x1b[H' + kept.map((l) => l + '\x1b[0m').join('\r\n') + '\x1b[J'
 }
