@@ -47,9 +47,9 @@ export async function banner(s: Services): Promise<string> {
   if (choice) {
     const link = connectLink(choice.address, s.ports.dashboard, s.accessToken.value)
     lines.push('Or skip the typing — open this link (or scan the QR below, or the one in', "the dashboard's \"Connect a device\" panel) on the other device:", `  ${link}`)
-    const qr = (await qrTerminal(link)).trimEnd()
-    // Colour codes keep the QR legible on dark terminals; logs and journald get plain blocks.
-    lines.push('', process.stdout.isTTY && !process.env.NO_COLOR ? qr : qr.replace(/\x1b\[[0-9;]*m/g, ''))
+    // The characters alone make a scannable code (light on dark, quiet zone drawn: see
+    // qrTerminalLines); in a TTY colour codes pin it to white on black for light themes too.
+    lines.push('', await qrTerminal(link, { color: process.stdout.isTTY && !process.env.NO_COLOR }), '')
   } else {
     lines.push('No concrete address found for the QR code: type the token on the other device.')
   }

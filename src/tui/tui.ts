@@ -8,17 +8,18 @@ import type { Running } from '../server/start.ts'
 import type { ProviderName } from '../config/settings-schema.ts'
 import { configProblem } from '../tunnels/prerequisites.ts'
 import { buildLoginLink, loginUrl, remoteBase } from '../connect/login-url.ts'
-import { qrTerminal } from '../connect/qr.ts'
+import { qrMatrix } from '../connect/qr.ts'
 import { maskSecret } from '../tokens/secrets.ts'
 import { MIN_TTL_MS } from '../tokens/login-tokens.ts'
 import { parseKeys, type Key } from './keys.ts'
-import { renderFrame, type ViewState } from './view.ts'
+import { qrFitsBeside, renderFrame, type ConnectInfo, type QrView, type ViewState } from './view.ts'
 import type { Terminal } from './terminal.ts'
 
 const PROVIDERS: readonly ProviderName[] = ['cloudflare', 'tailscale']
 const POLL_MS = 500
 const MAX_EVENTS = 200
 const QR_LINE = /[▀▄█]/
+const RULE_LINE = /^─+$/
 
 /** A log line as the event list shows it: time of day, level, message. */
 export function eventLine(line: string): string {
@@ -43,21 +44,44 @@ export class Tui {
   #term: Terminal
   #timer: ReturnType<typeof setInterval> | null = null
   #quitting = false
-  #bannerQr: ViewState['qr'] = null
+  #bannerQr: QrView | null = null
   #onQuit: () => void
 
   constructor(term: Terminal, version: string, onQuit: () => void) {
     this.#term = term
     this.#onQuit = onQuit
-    this.state = { version, remote: null, providers: [], selected: 0, banner: [], link: [], qr: null, events: [], message: null, prompt: null, help: false }
+    this.state = {
+      version,
+      remote: null,
+      providers: [],
+      selected: 0,
+      banner: [],
+      connect: null,
+      link: [],
+      qr: null,
+      qrFull: false,
+      color: !process.env.NO_COLOR,
+      events: [],
+      message: null,
+      prompt: null,
+      help: false,
+    }
   }
 
-  /** What start() prints: the listen lines go to the status column, its QR to the QR panel. */
+  /**
+   * What start() prints: the listen lines go to the status column; the access block (between
+   * the two rules) becomes the token and link drawn full width, and its link the QR panel.
+   */
   setBanner(text: string): void {
-    const lines = text.split('\n')
-    const qr = lines.filter((l) => QR_LINE.test(l))
-    this.state.banner = lines.filter((l) => !QR_LINE.test(l) && !/^─+$/.test(l))
-    this.#bannerQr = qr.length ? { title: 'Scan to connect (access token link)', lines: qr } : null
+    const lines = text.split('\n').filter((l) => !QR_LINE.test(l))
+    const start = lines.findIndex((l) => RULE_LINE.test(l))
+    const end = start === -1 ? -1 : lines.findIndex((l, i) => i > start && RULE_LINE.test(l))
+    const head = start === -1 ? lines : lines.slice(0, start)
+    // The title row already names the version.
+    this.state.banner = head.filter((l, i) => !(i === 0 && l.startsWith('latchkey ')))
+    this.state.connect = start === -1 ? null : parseAccess(lines.slice(start + 1, end === -1 ? undefined : end))
+    const link = this.state.connect?.link
+    this.#bannerQr = link ? { title: 'Scan to connect (access token link)', payload: link, matrix: qrMatrix(link) } : null
     this.state.qr = this.#bannerQr
     this.render()
   }
@@ -137,6 +161,11 @@ export class Tui {
       st.help = false
       return this.render()
     }
+    if (st.qrFull) {
+      st.qrFull = false
+      if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) return this.#hideLoginQr()
+      return this.render()
+    }
     if (key.name === 'up' || key.name === 'left') {
       st.selected = (st.selected + PROVIDERS.length - 1) % PROVIDERS.length
       return this.render()
@@ -145,10 +174,7 @@ export class Tui {
       st.selected = (st.selected + 1) % PROVIDERS.length
       return this.render()
     }
-    if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) {
-      st.qr = this.#bannerQr
-      return this.render()
-    }
+    if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) return this.#hideLoginQr()
     if (key.name !== 'char') return
     const s = this.#running!.services
     switch (key.char.toLowerCase()) {
@@ -176,7 +202,7 @@ export class Tui {
           const { revokedSessions } = s.loginTokens.regeneratePersistent()
           s.log.info('persistent login token regenerated', { revokedSessions })
           const token = s.settings.get().remoteAccess.tokenStrategy.persistent.token
-          st.link = [`Persistent token regenerated: ${maskSecret(token)}`, `Old links stop working; ${revokedSessions} signed-in device(s) signed out`]
+          st.link = [{ text: `Persistent token regenerated: ${maskSecret(token)}` }, { text: `Old links stop working; ${revokedSessions} signed-in device(s) signed out` }]
           this.#say('Persistent token regenerated')
         })
       case 'l': {
@@ -187,17 +213,22 @@ export class Tui {
       case 'u':
         return this.#act(async () => {
           const link = await buildLoginLink(s, 'short-lived', { oneTime: false })
-          st.link = ['Authenticated URL (a secret: do not share it):', `  ${link.url}`, `  short-lived, expires ${timeOf(link.expiresAt)}, via ${link.source}`]
+          st.link = [{ text: 'Authenticated URL (a secret: do not share it):' }, { text: link.url, copy: true }, { text: `  short-lived, expires ${timeOf(link.expiresAt)}, via ${link.source}` }]
           this.#say('Authenticated URL ready')
         })
       case 'k':
         return this.#act(async () => {
           // QR codes get photographed: one-time, like GET /api/remote/qr.
           const link = await buildLoginLink(s, 'short-lived', { oneTime: true })
-          const lines = (await qrTerminal(link.url)).trimEnd().split('\n')
-          st.qr = { title: `Login QR · one-time · expires ${timeOf(link.expiresAt)}`, lines }
+          st.qr = { title: `Login QR · one-time · expires ${timeOf(link.expiresAt)}`, payload: link.url, matrix: qrMatrix(link.url) }
+          // Too small to draw it beside the status: show it alone (any key returns).
+          st.qrFull = !qrFitsBeside(st, this.#term.columns, this.#term.rows)
           this.#say('Login QR ready (Esc hides it)')
         })
+      case 'f':
+        if (!st.qr) return this.#say('No QR code to show: there is no connect link (see the banner)', true)
+        st.qrFull = true
+        return this.render()
       case 'r':
         this.#say('Refreshed')
         return this.refresh()
@@ -207,6 +238,11 @@ export class Tui {
       case 'q':
         return this.quit()
     }
+  }
+
+  #hideLoginQr(): void {
+    this.state.qr = this.#bannerQr
+    this.#say('Login QR hidden')
   }
 
   async #promptKey(key: Key): Promise<void> {
@@ -226,9 +262,9 @@ export class Tui {
         const issued = s.loginTokens.generateShortLived({ ttlMs })
         const base = await remoteBase(s).catch(() => null)
         this.state.link = [
-          `Short-lived token (${Math.round(issued.ttlMs! / 60_000)} min${issued.clamped ? ', cut to maxTtlMs' : ''}, expires ${timeOf(new Date(issued.expiresAt!).toISOString())}):`,
-          `  ${issued.token}`,
-          base ? `  ${loginUrl(base.base, issued.token)}` : '  (no remote address yet: start a tunnel or listen on --host 0.0.0.0 for a URL)',
+          { text: `Short-lived token (${Math.round(issued.ttlMs! / 60_000)} min${issued.clamped ? ', cut to maxTtlMs' : ''}, expires ${timeOf(new Date(issued.expiresAt!).toISOString())}):` },
+          { text: issued.token, copy: true },
+          base ? { text: loginUrl(base.base, issued.token), copy: true } : { text: '  (no remote address yet: start a tunnel or listen on --host 0.0.0.0 for a URL)' },
         ]
         this.#say('Short-lived token generated')
       })
@@ -251,4 +287,16 @@ export class Tui {
     await this.#running.stop()
     this.#onQuit()
   }
+}
+
+/**
+ * The token, the link and the note of the banner's access block (src/banner.ts): the token is
+ * the line under "…enter this token:", the link the indented http(s) line.
+ */
+function parseAccess(lines: string[]): ConnectInfo | null {
+  const at = lines.findIndex((l) => /enter this token:\s*$/.test(l))
+  const token = at === -1 ? null : (lines[at + 1]?.trim() || null)
+  const link = lines.map((l) => /^\s+(https?:\/\/\S+)\s*$/.exec(l)?.[1]).find(Boolean) ?? null
+  const note = lines.map((l) => l.trim()).find((l) => /^The token is |^No concrete address/.test(l)) ?? null
+  return token || link ? { token, link, note } : null
 }

@@ -1,10 +1,14 @@
 /**
  * One frame of the TUI from its state and the terminal size: a pure function, so a redraw on
- * resize is just another call. Left: remote-access status, providers, the banner, the last
- * login link and recent events; right (when it fits): the QR code; bottom: the hotkeys
- * (runbook §4.2) and the message or prompt line.
+ * resize is just another call. Top: remote-access status, providers, the banner and recent
+ * events, with the QR code beside them when it fits; below them, full width and never cut:
+ * the last token or login URL made here and the access token and connect link; bottom: the
+ * hotkeys (runbook §4.2) and the message or prompt line. F shows the QR code alone.
+ * Lines to copy are drawn whole: see ./rows.ts.
  */
 import type { ProviderName } from '../config/settings-schema.ts'
+import { qrTerminalLines, qrTerminalSize, type QrMatrix } from '../connect/qr.ts'
+import { fit, height, plain, rowCount, rule, serialize, wrapWords, type Row } from './rows.ts'
 
 export interface ProviderRow {
   name: ProviderName
@@ -24,16 +28,42 @@ export interface RemoteView {
   rememberLastRunning: boolean
 }
 
+/** A line of text; `copy` marks a link or a secret, drawn whole from the first column. */
+export interface InfoLine {
+  text: string
+  copy?: boolean
+}
+
+/** The start banner's access block: what another device needs. */
+export interface ConnectInfo {
+  token: string | null
+  link: string | null
+  /** "The token is shown once…", or why there is no link. */
+  note: string | null
+}
+
+export interface QrView {
+  title: string
+  /** The text the code holds (shown under it full-screen, when there is room). */
+  payload: string
+  matrix: QrMatrix
+}
+
 export interface ViewState {
   version: string
   remote: RemoteView | null
   providers: ProviderRow[]
   selected: number
-  /** The start banner without its QR (listen addresses, token, connect link). */
+  /** The start banner without its access block and QR (listen addresses, warnings). */
   banner: string[]
+  connect: ConnectInfo | null
   /** Lines about the last token or login URL made here (U, L, P). */
-  link: string[]
-  qr: { title: string; lines: string[] } | null
+  link: InfoLine[]
+  qr: QrView | null
+  /** F: the QR code alone on the screen, as large as it fits. */
+  qrFull: boolean
+  /** Colour codes allowed (not NO_COLOR): the QR is pinned to white on black. */
+  color: boolean
   events: string[]
   message: { text: string; error: boolean } | null
   prompt: { label: string; value: string } | null
@@ -48,25 +78,23 @@ export const HOTKEYS: readonly [string, string][] = [
   ['L', 'short-lived token (asks for a TTL)'],
   ['U', 'show the authenticated URL'],
   ['K', 'show the QR payload'],
+  ['F', 'show the QR code full-screen (any key returns)'],
   ['R', 'refresh remote status'],
   ['?', 'help'],
   ['Q', 'quit'],
 ]
 
-const BAR = 'C activate  V start  X stop  P new token  L short-lived  U url  K qr  R refresh  ? help  Q quit'
+/** The hotkey bar, from the widest form to the narrowest (the title row has Q and ?); the first that fits is drawn. */
+const BARS = [
+  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  F full-screen qr  R refresh  ? help  Q quit',
+  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  F big qr  R refresh  ? help  Q quit',
+  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  F big qr  R refresh',
+  'C activate  V start  X stop  P token  L ttl  U url  K qr  F big qr  R refresh',
+  'C activate V start X stop P token L ttl U url K qr F big qr R refresh',
+]
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
-
-/** Columns a string takes on screen (escape sequences take none). */
-export const visibleWidth = (s: string) => s.replace(ANSI, '').length
-
-/** Cut or pad plain text to exactly `width` columns. */
-export function fit(s: string, width: number): string {
-  const plain = s.replace(ANSI, '')
-  if (width <= 0) return ''
-  return plain.length > width ? plain.slice(0, Math.max(0, width - 1)) + '…' : plain.padEnd(width)
-}
+/** The status column needs this many columns beside the QR code, or the code is not drawn beside it. */
+const MIN_LEFT = 40
 
 function remoteLines(r: ViewState['remote']): string[] {
   if (!r) return ['Remote access  …']
@@ -82,25 +110,22 @@ function remoteLines(r: ViewState['remote']): string[] {
   return lines
 }
 
-/** Hard-wrap a line (a login URL must stay whole on screen, so it can be copied). */
-function wrap(line: string, width: number): string[] {
-  if (line.length <= width || width < 10) return [line]
+/** Banner lines without blank lines at the start or runs of them. */
+function squeeze(lines: string[]): string[] {
   const out: string[] = []
-  for (let i = 0; i < line.length; i += width) out.push(line.slice(i, i + width))
+  for (const l of lines) if (l.trim() !== '' || (out.length > 0 && out.at(-1)!.trim() !== '')) out.push(l)
   return out
 }
 
-/** Banner lines without runs of blank lines (its QR lines went to the QR panel). */
-const squeeze = (lines: string[]) => lines.filter((l, i) => l.trim() !== '' || (i > 0 && lines[i - 1].trim() !== ''))
-
-function leftLines(s: ViewState, width: number, height: number): string[] {
+function leftLines(s: ViewState, width: number, rows: number): string[] {
   const lines = [...remoteLines(s.remote), '', 'Providers (↑/↓ select, C activate)']
   s.providers.forEach((p, i) => {
     lines.push(`${i === s.selected ? ' > ' : '   '}${p.name.padEnd(11)}${p.active ? 'active · ' : ''}${p.note}`)
   })
-  lines.push('', ...squeeze(s.banner))
-  if (s.link.length) lines.push('', ...s.link.flatMap((l) => wrap(l, width)))
-  const room = height - lines.length - 2
+  const banner = squeeze(s.banner).flatMap((l) => wrapWords(l, width))
+  while (banner.length && banner.at(-1)!.trim() === '') banner.pop()
+  if (banner.length) lines.push('', ...banner)
+  const room = rows - lines.length - 2
   if (room > 0) {
     lines.push('', 'Recent events')
     lines.push(...(s.events.length ? s.events.slice(-room) : ['(none yet)']))
@@ -108,50 +133,119 @@ function leftLines(s: ViewState, width: number, height: number): string[] {
   return lines
 }
 
+/** `Label         value` on one row when it fits (`extra` after it if that fits too), else `Label (use):` and the value on its own rows. */
+function labelled(label: string, value: string, width: number, use: string, extra?: string | null): Row[] {
+  const one = `${label.padEnd(13)} ${value}`
+  if (extra && one.length + 3 + extra.length <= width) return [plain(`${one}   ${extra}`, width)]
+  if (one.length <= width) return [plain(one, width)]
+  return [plain(`${label} (${use}):`, width), { text: value, copy: true }]
+}
+
+type QrHint = 'beside' | 'hidden'
+
+/** The full-width rows under the status: the last token or URL made here, then the access block. */
+function lowerRows(s: ViewState, width: number, hint: QrHint): Row[] {
+  const rows: Row[] = []
+  if (s.link.length) {
+    rows.push(rule(width))
+    for (const l of s.link) rows.push(l.copy ? { text: l.text, copy: true } : plain(l.text, width))
+  }
+  const c = s.connect
+  if (c && (c.token || c.link)) {
+    const right = !s.qr ? '' : hint === 'beside' ? 'or scan the QR code' : 'F shows the QR code'
+    rows.push(rule(width, 'Connect a device', right))
+    if (c.token) rows.push(...labelled('Access token', c.token, width, 'type it on the other device', c.link ? c.note : null))
+    if (c.link) rows.push(...labelled('Connect link', c.link, width, 'open it on the other device'))
+    else if (c.note) rows.push(plain(c.note, width))
+  }
+  return rows
+}
+
+interface Layout {
+  lower: Row[]
+  /** Rows above the lower block. */
+  upper: number
+  qr: { margin: number; cols: number; rows: number } | null
+}
+
+function layout(s: ViewState, width: number, bodyHeight: number): Layout {
+  const lowerFor = (hint: QrHint) => {
+    let rows = lowerRows(s, width, hint)
+    // The access block always stays: the U/L/P lines go first when the screen is too short.
+    if (height(rows, width) > bodyHeight && s.link.length) rows = lowerRows({ ...s, link: [] }, width, hint)
+    while (rows.length && height(rows, width) > bodyHeight) rows.shift()
+    return rows
+  }
+  const hidden = lowerFor('hidden')
+  const upper = bodyHeight - height(hidden, width)
+  if (s.qr) {
+    for (const margin of [2, 1]) {
+      const size = qrTerminalSize(s.qr.matrix, margin)
+      // Only the words on the access block's rule differ between the two: same height.
+      if (size.rows + 1 <= upper && width - size.cols - 3 >= MIN_LEFT) return { lower: lowerFor('beside'), upper, qr: { margin, ...size } }
+    }
+  }
+  return { lower: hidden, upper, qr: null }
+}
+
+/** Whether the QR code is drawn beside the status at this size (else F shows it). */
+export function qrFitsBeside(s: ViewState, cols: number, rows: number): boolean {
+  return layout(s, Math.max(cols, 20), Math.max(rows, 8) - 5).qr !== null
+}
+
 function helpLines(): string[] {
   return ['Hotkeys', '', ...HOTKEYS.map(([k, what]) => `  ${k}  ${what}`), '', 'Ctrl-C quits too. Press any key to close this help.']
+}
+
+/** F: the QR code alone, as large a quiet zone as fits, and its text under it when there is room. */
+function fullScreenQr(qr: QrView, color: boolean, width: number, rows: number): Row[] {
+  const out: Row[] = [plain(` ${qr.title} · any key returns`, width)]
+  const text: Row = { text: qr.payload, copy: true }
+  const textRows = rowCount(text, width)
+  const margins = [4, 3, 2, 1].map((margin) => ({ margin, ...qrTerminalSize(qr.matrix, margin) })).filter((m) => m.cols <= width && 1 + m.rows <= rows)
+  const pick = margins.find((m) => 1 + m.rows + 1 + textRows <= rows) ?? margins[0]
+  if (!pick) {
+    const need = qrTerminalSize(qr.matrix, 1)
+    out.push(plain(`The terminal is too small for this QR code: it needs ${need.cols}×${need.rows + 1}. The link:`, width), text)
+    return out
+  }
+  const indent = ' '.repeat(Math.floor((width - pick.cols) / 2))
+  for (const line of qrTerminalLines(qr.matrix, { margin: pick.margin, color })) out.push({ text: indent + line + ' '.repeat(width - indent.length - pick.cols) })
+  if (1 + pick.rows + 1 + textRows <= rows) out.push(plain('', width), text)
+  return out
 }
 
 /** The whole screen for a terminal of `cols` × `rows`, cursor home first. */
 export function renderFrame(s: ViewState, cols: number, rows: number): string {
   const width = Math.max(cols, 20)
-  const height = Math.max(rows, 8)
-  const bodyHeight = height - 5
-  const out: string[] = []
+  const screenHeight = Math.max(rows, 8)
+  if (s.qrFull && s.qr) return serialize(fullScreenQr(s.qr, s.color, width, screenHeight), width, screenHeight)
+
+  const bodyHeight = screenHeight - 5
+  const out: Row[] = []
   const right = 'Q quit  ? help'
   const title = ` latchkey ${s.version} · remote access`
-  out.push(fit(title.padEnd(Math.max(0, width - right.length)) + right, width))
-  out.push('─'.repeat(width))
+  out.push(plain(title.padEnd(Math.max(0, width - right.length)) + right, width))
+  out.push(rule(width))
 
-  const qr = s.qr
-  const qrWidth = qr ? Math.max(visibleWidth(qr.title), ...qr.lines.map(visibleWidth)) : 0
-  const qrBeside = !!qr && qr.lines.length + 1 <= bodyHeight && width - qrWidth - 3 >= 50
-  let body: string[]
-  if (s.help) body = helpLines().map((l) => fit(l, width))
-  else if (qr && !qrBeside) {
-    body = [fit(`${qr.title}  (the terminal is too small to show it beside the status: any key returns)`, width)]
-    if (qr.lines.length + 1 <= bodyHeight && qrWidth <= width) body.push(...qr.lines.map((l) => l + ' '.repeat(width - visibleWidth(l))))
-    else body.push(fit('Enlarge the terminal to see the QR code.', width))
+  if (s.help) {
+    const help = helpLines()
+    for (let i = 0; i < bodyHeight; i++) out.push(plain(help[i] ?? '', width))
   } else {
-    const leftWidth = qrBeside ? width - qrWidth - 3 : width
-    const left = leftLines(s, leftWidth, bodyHeight)
-    const block = qrBeside ? [fit(qr!.title, qrWidth), ...qr!.lines] : []
-    body = []
-    for (let i = 0; i < bodyHeight; i++) {
+    const { lower, upper, qr } = layout(s, width, bodyHeight)
+    const leftWidth = qr ? width - qr.cols - 3 : width
+    const left = leftLines(s, leftWidth, upper)
+    const block = qr ? [fit(s.qr!.title, qr.cols), ...qrTerminalLines(s.qr!.matrix, { margin: qr.margin, color: s.color })] : []
+    for (let i = 0; i < upper; i++) {
       let line = fit(left[i] ?? '', leftWidth)
-      if (qrBeside) {
-        const q = block[i] ?? ''
-        line += ' │ ' + q + ' '.repeat(Math.max(0, qrWidth - visibleWidth(q)))
-      }
-      body.push(line)
+      if (qr) line += ' │ ' + (block[i] ?? ' '.repeat(qr.cols))
+      out.push({ text: line })
     }
+    out.push(...lower)
   }
-  while (body.length < bodyHeight) body.push(' '.repeat(width))
-  out.push(...body.slice(0, bodyHeight))
-  out.push('─'.repeat(width))
-  out.push(fit(' ' + BAR, width))
+  out.push(rule(width))
+  out.push(plain(' ' + (BARS.find((b) => b.length < width) ?? BARS.at(-1)!), width))
   const last = s.prompt ? ` ${s.prompt.label} ${s.prompt.value}▏` : s.message ? ` ${s.message.error ? '✗ ' : ''}${s.message.text}` : ''
-  out.push(fit(last, width))
-  // Home, then each row in full (fixed width, so nothing stale remains), then clear the rest.
-  return '\x1b[H' + out.map((l) => l + '\x1b[0m').join('\r\n') + '\x1b[J'
+  out.push(plain(last, width))
+  return serialize(out, width, screenHeight)
 }

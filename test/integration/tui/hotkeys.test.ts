@@ -77,8 +77,10 @@ describe('TUI hotkeys', () => {
     expect(screen).toMatch(/ {3}tailscale +ready/)
     expect(screen).toContain(`api        http://127.0.0.1:${info.apiPort}/api`)
     expect(screen).toMatch(/INFO +ready dashboard=\d+/)
-    const token = /must enter this token:\s+(\S+)/.exec(leftOf(screen))![1]
-    expect(decodeScreenQr(screen, /Scan to connect/)).toBe(`http://192.168.1.42:${info.dashboardPort}/?token=${token}`)
+    const token = /Access token +(\S+)/.exec(screen)![1]
+    const link = `http://192.168.1.42:${info.dashboardPort}/?token=${token}`
+    expect(screen).toMatch(new RegExp(`^Connect link +${link.replace(/[.?]/g, '\\$&')}`, 'm'))
+    expect(decodeScreenQr(screen, /Scan to connect/)).toBe(link)
     // The log lines go to the screen, never printed over it.
     expect(screen).not.toMatch(/^\d{4}-\d\d-\d\dT/m)
   })

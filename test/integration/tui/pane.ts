@@ -2,13 +2,13 @@
  * A real pseudo-terminal for the TUI tests: a private tmux server (its own -L socket) with one
  * fixed-size window running `bash --norc`, driven with send-keys and read with capture-pane.
  * Also: latchkey's pid and ports from <dataDir>/runtime.json, and a decoder for the QR codes
- * the TUI draws (half blocks → bitmap → jsQR).
+ * the TUI draws (half blocks → bitmap → jsQR, test/helpers/text-qr.ts).
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import jsQR from 'jsqr'
 import { BUN, FAKES_BIN, ROOT } from '../../helpers/latchkey.ts'
+import { decodeTextQr, type Theme } from '../../helpers/text-qr.ts'
 
 let counter = 0
 
@@ -47,9 +47,12 @@ export class Pane {
     for (const n of names) this.#run(['send-keys', '-t', this.target, n])
   }
 
-  /** The visible screen as text. */
-  screen(): string {
-    return this.#run(['capture-pane', '-p', '-t', this.target])
+  /**
+   * The visible screen as text; `escapes` keeps the colour codes (-e), `join` joins the lines
+   * the terminal wrapped itself (-J: a long link written as one run comes back on one line).
+   */
+  screen(opts: { escapes?: boolean; join?: boolean } = {}): string {
+    return this.#run(['capture-pane', '-p', ...(opts.escapes ? ['-e'] : []), ...(opts.join ? ['-J'] : []), '-t', this.target])
   }
 
   format(fmt: string): string {
@@ -120,48 +123,17 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * Decode the QR code drawn in the right-hand panel under the line matching `title`: each
- * character is two modules (' ' light/light, '▀' dark/light, '▄' light/dark, '█' dark/dark);
- * the closing all-'▀' row is the light quiet zone drawn in white.
+ * Decode the QR code drawn under the line matching `title` (beside the status, or alone with
+ * F): the rows that hold half blocks, whole, as a screen of `theme` shows them (see
+ * test/helpers/text-qr.ts). `escaped` is the same screen captured with its colour codes
+ * (`screen({ escapes: true })`), to decode what the colours draw.
  */
-export function decodeScreenQr(screen: string, title: RegExp): string | null {
+export function decodeScreenQr(screen: string, title: RegExp, opts: { theme?: Theme; escaped?: string } = {}): string | null {
   const lines = screen.split('\n')
   const start = lines.findIndex((l) => title.test(l))
   if (start === -1) return null
-  const col = lines[start].indexOf('│ ') + 2
+  const source = (opts.escaped ?? screen).split('\n')
   const rows: string[] = []
-  for (const l of lines.slice(start + 1)) {
-    const part = l.slice(col).replace(/\s+$/, '')
-    if (!/[▀▄█]/.test(part)) break
-    rows.push(part)
-  }
-  while (rows.length && /^▀+$/.test(rows.at(-1)!.trim())) rows.pop()
-  const modules: boolean[][] = []
-  const width = Math.max(...rows.map((r) => r.length))
-  for (const r of rows) {
-    const top: boolean[] = []
-    const bottom: boolean[] = []
-    for (const ch of r.padEnd(width)) {
-      top.push(ch === '▀' || ch === '█')
-      bottom.push(ch === '▄' || ch === '█')
-    }
-    modules.push(top, bottom)
-  }
-  const scale = 4
-  const pad = 4
-  const w = (width + pad * 2) * scale
-  const h = (modules.length + pad * 2) * scale
-  const data = new Uint8ClampedArray(w * h * 4).fill(255)
-  modules.forEach((row, y) =>
-    row.forEach((dark, x) => {
-      if (!dark) return
-      for (let dy = 0; dy < scale; dy++) {
-        for (let dx = 0; dx < scale; dx++) {
-          const i = (((y + pad) * scale + dy) * w + (x + pad) * scale + dx) * 4
-          data[i] = data[i + 1] = data[i + 2] = 0
-        }
-      }
-    }),
-  )
-  return jsQR(data, w, h)?.data ?? null
+  for (let i = start + 1; i < lines.length && /[▀▄█]/.test(lines[i]); i++) rows.push(source[i])
+  return decodeTextQr(rows, opts.theme ?? 'dark')
 }
