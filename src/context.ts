@@ -12,6 +12,7 @@ import type { TunnelService } from './tunnels/tunnel-service.ts'
 import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
+import type { PageStyle } from './dashboard/pages.ts'
 
 export interface Services {
   config: Config
@@ -34,6 +35,11 @@ export interface Services {
   ports: { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
   /** The operator's apps behind latchkey (src/apps/); absent until start() builds it. */
   apps?: AppsService
+  /**
+   * The dashboard's look for latchkey's own pages: `linked` where the dashboard's files are
+   * served, `inline` on the API port (which serves /api only); absent in headless mode.
+   */
+  pageStyle?: { linked: PageStyle; inline: PageStyle }
   /** Webhook notifications (src/webhooks/); absent until start() builds it. */
   webhooks?: WebhookService
 }

@@ -138,6 +138,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     logContainerMode(config, log)
     attachEventSources(webhooks, { sessions, tunnel: tunnels.manager })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
+    if (dashboard) services.pageStyle = { linked: dashboard.cssHref ? { href: dashboard.cssHref } : null, inline: dashboard.inlineStyle }
     const api = createApi(services)
     const apps = new AppsService(services, {
       open: appListenerOpener(config.host, () => handlerFor),

@@ -96,6 +96,15 @@ describe('latchkey serve: API only, same contracts and guard', () => {
     expect((await peer.fetch(fromPeer('/remote-login'), { headers: { accept: 'application/json' } })).json().error).toBe('remote_token_missing')
   })
 
+  it('tells a browser with a dead login link to ask the machine running latchkey for a new one', async () => {
+    const res = await peer.fetch(fromPeer('/remote-login?rt=not-a-real-token-at-all'), { headers: { accept: 'text/html' } })
+    expect(res.status).toBe(401)
+    expect(res.body).toContain('Login link not valid')
+    expect(res.body).toContain('Next: on the machine running latchkey, ask it for a new login link (its start log shows the command, a POST to /api/remote-access/auth/login-url)')
+    expect(res.body).not.toContain('Connect a device')
+    expect(res.body).not.toContain('not-a-real-token-at-all')
+  })
+
   it('never prints the supplied token, a link to port 0 or a dashboard panel', () => {
     const out = lk.output()
     expect(out).not.toContain(TOKEN)
