@@ -190,14 +190,14 @@ describe('latchkey serve exit codes', () => {
     }
   })
 
-  it('exits 2 when the API port is taken', async () => {
+  it('exits 1 when the API port is taken (systemd restarts it; 2 is for configuration errors)', async () => {
     const dataDir = tempDir('lk-serve-')
     const blocker = createServer()
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
     try {
       const port = (blocker.address() as { port: number }).port
       const res = spawnSync(BUN, [MAIN, 'serve', '--host', '127.0.0.1', '--api-port', String(port), '--data-dir', dataDir], { encoding: 'utf8', timeout: 15000 })
-      expect(res.status).toBe(2)
+      expect(res.status).toBe(1)
       expect(res.stderr).toContain('is already in use (choose another with --api-port)')
     } finally {
       blocker.close()
