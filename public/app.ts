@@ -2,13 +2,15 @@
 import { messageOf } from './api.ts'
 import { $, $$, showError } from './dom.ts'
 import { isAdmin, loadMe, type WhoAmI } from './me.ts'
-import { onShow, startRouter } from './router.ts'
+import { onShow, setLanding, startRouter } from './router.ts'
 import { applyTheme, loadTheme, storedTheme } from './theme.ts'
 import { startLiveStatus } from './live-status.ts'
 import { initTunnelPanel } from './tunnel-panel.ts'
 import { initProviderForm } from './provider-form.ts'
-import { renderMachine } from './machine-panel.ts'
+import { renderMachine, type Access } from './machine-panel.ts'
+import { api } from './api.ts'
 import { initConnectPanel, renderConnect } from './connect-panel.ts'
+import { initReachPanel, renderReach } from './reach-panel.ts'
 import { initLoginLinksPanel } from './login-links-panel.ts'
 import { initPersistentPanel, renderPersistent } from './persistent-panel.ts'
 import { initAppsPanel, refreshApps } from './apps-panel.ts'
@@ -44,6 +46,16 @@ function applyRole(me: WhoAmI): void {
   $('[data-whoami]').textContent = `${where} · ${me.role}`
 }
 
+/**
+ * Where a visit lands: a phone or a viewer on Apps (what they came for); the local admin on
+ * Connect until a device has signed in for the first time, on the overview after that.
+ */
+async function landingFor(me: WhoAmI): Promise<string> {
+  if (me.role !== 'admin' || !me.local) return 'apps'
+  const access = await api<Access>('/api/access')
+  return access.deviceEverSignedIn ? 'remote' : 'connect'
+}
+
 async function boot(): Promise<void> {
   applyTheme(storedTheme())
   const me = await loadMe()
@@ -60,6 +72,7 @@ async function boot(): Promise<void> {
   onShow('devices', guarded(renderYou))
   if (isAdmin()) {
     initConnectPanel()
+    initReachPanel(guarded(renderConnect))
     initLoginLinksPanel()
     initPersistentPanel()
     initAppForm(refreshApps)
@@ -67,12 +80,13 @@ async function boot(): Promise<void> {
     initAccessLogPanel()
     initDevicesPanel()
     initWebhooksPanel()
-    onShow('connect', guarded(async () => void (await Promise.all([renderConnect(), renderPersistent()]))))
+    onShow('connect', guarded(async () => void (await Promise.all([renderReach(), renderConnect(), renderPersistent()]))))
     onShow('apps', guarded(refreshDetected))
     onShow('devices', guarded(refreshDevices))
     onShow('devices', guarded(async () => void (await refreshWebhooks())))
     await initProviderForm()
   }
+  setLanding(await landingFor(me))
   startRouter()
   document.body.dataset.ready = 'true'
 }

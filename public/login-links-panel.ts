@@ -5,6 +5,7 @@
 import { api, messageOf } from './api.ts'
 import { $, busy, onAction, say, secretField } from './dom.ts'
 import { showQr } from './qr-image.ts'
+import { chosenAddress } from './connect-panel.ts'
 
 interface LoginLink {
   url: string
@@ -42,7 +43,9 @@ export function initLoginLinksPanel(): void {
     const role = $<HTMLSelectElement>('[data-ql-role]').value
     const ttlMs = $<HTMLSelectElement>('[data-ql-ttl]').value
     try {
-      const link = await busy(button, () => api<LoginLink>(`/api/remote/qr?tokenType=short-lived&oneTime=true&role=${encodeURIComponent(role)}&ttlMs=${encodeURIComponent(ttlMs)}`))
+      const address = chosenAddress()
+      const at = address ? `&address=${encodeURIComponent(address)}` : ''
+      const link = await busy(button, () => api<LoginLink>(`/api/remote/qr?tokenType=short-lived&oneTime=true&role=${encodeURIComponent(role)}&ttlMs=${encodeURIComponent(ttlMs)}${at}`))
       $<HTMLInputElement>('[data-ql-link]').value = link.url
       await showQr($<HTMLImageElement>('[data-ql-img]'), link.url)
       $('[data-ql-result]').hidden = false

@@ -14,9 +14,16 @@ function available(name: string): boolean {
   return !!link && !link.hidden
 }
 
+/** Where a visit without a #view lands (set at boot from who is looking: see app.ts). */
+let landing = 'remote'
+
+export function setLanding(view: string): void {
+  if (available(view)) landing = view
+}
+
 export function currentView(): string {
   const want = location.hash.replace(/^#/, '')
-  return want && available(want) ? want : 'remote'
+  return want && available(want) ? want : landing
 }
 
 export function showView(): void {

@@ -12,9 +12,9 @@ if [ ! -x "$BUN" ]; then
   exit 1
 fi
 
-declare -A pkg_for=([chromium]=chromium [tmux]=tmux [ip]=iproute2 [curl]=curl [wrk]=wrk [nginx]=nginx [qemu-aarch64-static]=qemu-user-static [systemd-analyze]=systemd [jupyter-notebook]=jupyter-notebook [syncthing]=syncthing)
+declare -A pkg_for=([chromium]=chromium [tmux]=tmux [ip]=iproute2 [curl]=curl [wrk]=wrk [nginx]=nginx [qemu-aarch64-static]=qemu-user-static [systemd-analyze]=systemd [jupyter-notebook]=jupyter-notebook [syncthing]=syncthing [sshd]=openssh-server [ssh]=openssh-client)
 missing=()
-for cmd in chromium tmux ip curl qemu-aarch64-static systemd-analyze jupyter-notebook syncthing; do
+for cmd in chromium tmux ip curl qemu-aarch64-static systemd-analyze jupyter-notebook syncthing sshd ssh; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
 done
 # The arm64 loader and libc, so qemu-aarch64-static can start the linux-arm64 release binary.

@@ -16,6 +16,7 @@ import { remoteTokenRoutes } from './api/remote-tokens.ts'
 import { remoteLoginRoutes } from './api/remote-login.ts'
 import { webhookRoutes } from './api/webhooks.ts'
 import { preferencesRoutes } from './api/preferences.ts'
+import { networkRoutes } from './api/network.ts'
 
 export function createApi(services: Services) {
   return (
@@ -37,6 +38,7 @@ export function createApi(services: Services) {
       .use(remoteLoginRoutes(services))
       .use(webhookRoutes(services))
       .use(preferencesRoutes(services))
+      .use(networkRoutes(services))
   )
 }
 

@@ -12,6 +12,7 @@ import type { TunnelService } from './tunnels/tunnel-service.ts'
 import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
+import type { NetworkAccess } from './server/network-access.ts'
 import type { PageStyle } from './dashboard/pages.ts'
 
 export interface Services {
@@ -42,4 +43,6 @@ export interface Services {
   pageStyle?: { linked: PageStyle; inline: PageStyle }
   /** Webhook notifications (src/webhooks/); absent until start() builds it. */
   webhooks?: WebhookService
+  /** Addresses the admin opened from the dashboard while latchkey runs (server/network-access.ts). */
+  network: NetworkAccess
 }

@@ -18,16 +18,19 @@ const TokenType = t.Union([t.Literal('persistent'), t.Literal('short-lived')], {
 const LoginRole = t.Union([t.Literal('admin'), t.Literal('viewer')], { error: 'must be admin or viewer' })
 const TtlMs = t.Integer({ minimum: MIN_TTL_MS, error: `must be a whole number of milliseconds, at least ${MIN_TTL_MS}` })
 const OneTime = t.Boolean({ error: 'must be true or false' })
+/** Beyond the runbook: which connect address the link uses (GET /api/connect lists them); a running tunnel's URL otherwise. */
+const Address = t.String({ maxLength: 255, error: 'must be one of the candidates GET /api/connect lists' })
 
 export const model = {
   generate: t.Optional(t.Object({ ttlMs: t.Optional(TtlMs), oneTime: t.Optional(OneTime), role: t.Optional(LoginRole) })),
-  link: t.Object({ tokenType: t.Optional(TokenType), ttlMs: t.Optional(TtlMs), oneTime: t.Optional(OneTime), role: t.Optional(LoginRole) }),
+  link: t.Object({ tokenType: t.Optional(TokenType), ttlMs: t.Optional(TtlMs), oneTime: t.Optional(OneTime), role: t.Optional(LoginRole), address: t.Optional(Address) }),
   qr: t.Object({
     tokenType: t.Optional(TokenType),
     format: t.Optional(t.Union([t.Literal('json'), t.Literal('image/svg'), t.Literal('image/png')], { error: 'must be json, image/svg or image/png' })),
     ttlMs: t.Optional(TtlMs),
     oneTime: t.Optional(OneTime),
     role: t.Optional(LoginRole),
+    address: t.Optional(Address),
   }),
   sessionId: t.Object({ id: t.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', error: 'must be a session id from GET /api/remote/sessions' }) }),
 }
@@ -88,14 +91,14 @@ export function remoteTokenRoutes(services: Services) {
         url: base ? loginUrl(base.base, issued.token) : null,
       })
     }, { role: 'admin', body: model.generate })
-    .get('/url', async ({ query }) => noStore(await buildLoginLink(services, query.tokenType ?? 'short-lived', shortLivedOf(query, false))), {
+    .get('/url', async ({ query }) => noStore(await buildLoginLink(services, query.tokenType ?? 'short-lived', shortLivedOf(query, false), query.address)), {
       role: 'admin',
       reveals: true,
       query: model.link,
     })
     // QR codes are shown on screens and photographed: short-lived ones are one-time by default.
     .get('/qr', async ({ query }) => {
-      const link = await buildLoginLink(services, query.tokenType ?? 'short-lived', shortLivedOf(query, true))
+      const link = await buildLoginLink(services, query.tokenType ?? 'short-lived', shortLivedOf(query, true), query.address)
       const headers = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', ...(link.expiresAt ? { 'x-latchkey-expires-at': link.expiresAt } : {}) }
       if (query.format === 'image/svg') return new Response(await qrSvg(link.url), { headers: { 'content-type': 'image/svg+xml', ...headers } })
       if (query.format === 'image/png') return new Response((await qrPng(link.url)) as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'image/png', ...headers } })

@@ -113,6 +113,8 @@ export const SettingsSchema = t.Object(
     pausedApps: t.Array(t.String({ maxLength: 63 }), { default: [], maxItems: 200 }),
     /** Per-identity preferences, keyed by identity (e.g. "tailscale:123", "local", "session:<id>"). */
     preferences: t.Record(t.String({ maxLength: 200 }), Preferences, { default: {} }),
+    /** When a device first signed in (ISO time): until then, the local admin lands on Connect. */
+    firstSignInAt: t.Union([t.String({ maxLength: 40 }), t.Null()], { default: null }),
   },
   { additionalProperties: false, default: {} },
 )

@@ -7,7 +7,8 @@
  */
 import type { Services } from '../context.ts'
 import { ConflictError } from '../errors.ts'
-import { chooseConnectAddress, remoteAccessOn } from './connect-address.ts'
+import { baseUrl, connectCandidates, remoteAccessOn } from './connect-address.ts'
+import { pick } from './connect-info.ts'
 import type { IssuedToken, LoginRole, LoginTokens, ShortLivedRequest, TokenType } from '../tokens/login-tokens.ts'
 
 export interface RemoteBase {
@@ -16,25 +17,28 @@ export interface RemoteBase {
   source: 'tunnel' | 'connect-address'
 }
 
-type BaseDeps = Pick<Services, 'config' | 'ports' | 'remoteStatus'>
+type BaseDeps = Pick<Services, 'config' | 'ports' | 'remoteStatus' | 'network'>
 
-/** Where a phone reaches this latchkey from outside. Throws 409 `remote_base_unavailable`. */
-export async function remoteBase(s: BaseDeps): Promise<RemoteBase> {
-  const tunnel = tunnelOrigin(await s.remoteStatus())
+/**
+ * Where a phone reaches this latchkey from outside: the running tunnel, else the connect
+ * address (`address` picks one of the candidates, as the Connect view's switch does).
+ * Throws 409 `remote_base_unavailable`.
+ */
+export async function remoteBase(s: BaseDeps, address?: string): Promise<RemoteBase> {
+  const candidates = connectCandidates(s.config.host, s.config.allowedOrigins, s.network.opened())
+  const chosen = address ? pick(candidates, address) : null
+  const tunnel = chosen ? null : tunnelOrigin(await s.remoteStatus())
   if (tunnel) return { base: tunnel, source: 'tunnel' }
-  const choice = chooseConnectAddress(s.config.host, s.config.allowedOrigins)
+  const choice = chosen ?? candidates[0] ?? null
   // Headless mode has no dashboard listener; /remote-login is served on the API port then.
   const port = s.ports.dashboard || s.ports.api
-  if (choice && port) {
-    const host = choice.address.includes(':') ? `[${choice.address}]` : choice.address
-    return { base: `http://${host}:${port}`, source: 'connect-address' }
-  }
+  if (choice && port) return { base: baseUrl(choice.address, port), source: 'connect-address' }
   const host = s.config.host
   throw new ConflictError(
     'remote_base_unavailable',
-    remoteAccessOn(host)
+    remoteAccessOn(host, s.network.opened())
       ? 'Cannot build a login URL: no tunnel is running and no concrete address of this machine was found (start a tunnel, or add this machine\'s address to --allowed-origins)'
-      : `Cannot build a login URL: no tunnel is running and latchkey listens on ${host} only (start a tunnel, or restart with --host 0.0.0.0)`,
+      : `Cannot build a login URL: no tunnel is running and latchkey listens on ${host} only (open it on one of this machine's addresses in the dashboard's Connect view, start a tunnel, or restart with --host 0.0.0.0)`,
   )
 }
 
@@ -71,8 +75,8 @@ export interface LoginLink {
  * A login URL with a token of `tokenType` (the persistent one, or a new short-lived one).
  * The base is resolved first, so a 409 issues no token.
  */
-export async function buildLoginLink(s: BaseDeps & { loginTokens: LoginTokens }, tokenType: TokenType, req: ShortLivedRequest = {}): Promise<LoginLink> {
-  const { base, source } = await remoteBase(s)
+export async function buildLoginLink(s: BaseDeps & { loginTokens: LoginTokens }, tokenType: TokenType, req: ShortLivedRequest = {}, address?: string): Promise<LoginLink> {
+  const { base, source } = await remoteBase(s, address)
   const issued: IssuedToken = tokenType === 'persistent' ? s.loginTokens.persistentToken() : s.loginTokens.generateShortLived(req)
   return {
     url: loginUrl(base, issued.token),

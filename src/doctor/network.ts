@@ -91,7 +91,7 @@ export function checkConnectAddress(config: Config, tailnetIp: string | null): C
   if (!choice) {
     return { name, status: 'warn', detail: 'no address to put in the QR code: the phone user has to type the address and the token', fix: '--allowed-origins NAME-OR-IP (the address a phone can reach), or --host with that address' }
   }
-  const from = { host: '--host', 'allowed-origins': 'the first --allowed-origins entry', interface: 'the first network interface' }[choice.source]
+  const from = { host: '--host', 'allowed-origins': 'the first --allowed-origins entry', opened: 'an address opened from the dashboard', tailnet: 'the tailnet address', 'default-route': 'the interface of the default route', interface: 'a network interface' }[choice.source]
   const also = isWildcard(config.host) && tailnetIp && tailnetIp !== choice.address ? ` (on the tailnet: ${connectLink(tailnetIp, port, null)})` : ''
   return { name, status: 'ok', detail: `${connectLink(choice.address, port, null)} from ${from}${also}` }
 }

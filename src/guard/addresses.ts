@@ -37,14 +37,15 @@ export function hasForwardingHeaders(headers: Headers): boolean {
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /**
- * The Host header names this machine: exactly one value, `localhost`, `127.0.0.1` or
- * `[::1]`, with no port or the listener's own port. Rebinding names fail here.
+ * The Host header names this machine: exactly one value whose hostname is `localhost`,
+ * `127.0.0.1` or `[::1]`, with any port or none. DNS rebinding is stopped by the hostname
+ * alone (an attacker's name never reads `localhost`); the port says nothing, since any
+ * forwarding changes it (`ssh -L 8080:127.0.0.1:3000` sends `Host: localhost:8080`).
  */
-export function hostIsLocal(host: string | null, localPort: number): boolean {
+export function hostIsLocal(host: string | null): boolean {
   if (!host || host.includes(',') || host.includes(' ')) return false
-  const m = /^(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/i.exec(host)
-  if (!m || !LOCAL_HOSTS.has(m[1].toLowerCase())) return false
-  return m[2] === undefined || Number(m[2]) === localPort
+  const m = /^(localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i.exec(host)
+  return m !== null && LOCAL_HOSTS.has(m[1].toLowerCase())
 }
 
 /** Whether `peer` is a proxy the operator listed in `--trusted-proxies` (exact address). */

@@ -12,7 +12,8 @@
  *    proxy vouches for. A proxy that names no client leaves the request remote.
  * 3. Loopback: a direct connection to the dashboard, API or an app listener (tunnel ingress
  *    never is) from 127.0.0.0/8 or ::1, not from a trusted proxy, with exactly one Host
- *    naming this machine (`localhost`, `127.0.0.1`, `[::1]`: DNS rebinding fails here), and
+ *    naming this machine (`localhost`, `127.0.0.1`, `[::1]`, any port: an SSH forward may
+ *    use another local port; DNS rebinding fails on the hostname), and
  *    no forwarding, proxy or identity header (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`,
  *    `Via`, `Cf-*`, `Tailscale-*`…).
  * 4. Userspace Tailscale: while Tailscale identity is on, such a loopback peer is first
@@ -142,7 +143,7 @@ export function loopbackCandidate(request: Request, conn: Connection, trustedPro
   if (isTunnelIngress(conn) || !conn.peer) return false
   const peer = conn.peer.address
   if (!isLoopbackAddress(peer) || isTrustedProxy(peer, trustedProxies)) return false
-  return hostIsLocal(request.headers.get('host'), conn.localPort) && !hasForwardingHeaders(request.headers)
+  return hostIsLocal(request.headers.get('host')) && !hasForwardingHeaders(request.headers)
 }
 
 /** A later source replaces the caller only with a higher role (the most permissive wins). */

@@ -26,6 +26,8 @@ import { logIdentitySetup, tailscaleWhois } from '../guard/identity-setup.ts'
 import type { Services } from '../context.ts'
 import { applyContainerMode, logContainerMode } from '../container/container-mode.ts'
 import { WebhookService } from '../webhooks/webhook-service.ts'
+import { NetworkAccess } from './network-access.ts'
+import { machineAddresses } from '../connect/machine-addresses.ts'
 import { attachEventSources, emitDenied } from '../webhooks/event-sources.ts'
 
 export interface Running {
@@ -133,10 +135,21 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       webhooks,
       remoteStatus: () => tunnels.status(),
       ports: { dashboard: 0, api: 0, tailscaleIngress: 0, cloudflareIngress: 0 },
+      network: new NetworkAccess({
+        host: config.host,
+        port: () => services.ports.dashboard,
+        addresses: () => machineAddresses(),
+        listen: (address, port) => listen('dashboard', address, port, handlerFor),
+        log,
+      }),
     }
     logIdentitySetup(config, log)
     logContainerMode(config, log)
     attachEventSources(webhooks, { sessions, tunnel: tunnels.manager })
+    // Remembered once, so the dashboard stops leading the local admin to Connect.
+    sessions.on((what) => {
+      if (what === 'created' && settings.get().firstSignInAt === null) settings.update((draft) => void (draft.firstSignInAt = new Date().toISOString()))
+    })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     if (dashboard) services.pageStyle = { linked: dashboard.cssHref ? { href: dashboard.cssHref } : null, inline: dashboard.inlineStyle }
     const api = createApi(services)
@@ -164,7 +177,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         log.info('shutting down')
         removeRuntimeFile(dataDir)
         await Promise.race([tunnels.shutdown(), new Promise((r) => setTimeout(r, config.tunnelGraceMs + 2000))])
-        await Promise.race([Promise.all([apps.stop(), listeners.stop()]), new Promise((r) => setTimeout(r, 1500))])
+        await Promise.race([Promise.all([apps.stop(), listeners.stop(), services.network.closeAll()]), new Promise((r) => setTimeout(r, 1500))])
         sessions.flush()
         webhooks.stop()
         releaseLock()

@@ -44,11 +44,21 @@ describe('guard: the local user', () => {
     ['Cf-Connecting-Ip', { 'cf-connecting-ip': '203.0.113.9' }],
     ['Tailscale-User-Login', { 'tailscale-user-login': 'alice@example.com' }],
     ['a rebinding Host', { host: 'attacker.example' }],
-    ['a Host naming another port', { host: 'localhost:1' }],
+    ['a rebinding Host with a local-looking port', { host: 'attacker.example:8080' }],
   ])('treats a loopback request with %s as remote', async (_name, headers) => {
     const res = await local(lk.url('/api/access', 'api'), { headers: headers as Record<string, string> })
     expect(res.status).toBe(401)
     expect(res.json().error).toBe('unauthorized')
+  })
+
+  it.each(['localhost:8080', '127.0.0.1:13000', '[::1]:2222', 'localhost'])('takes a loopback request with Host %s for the local user (an SSH forward picks its own port)', async (host) => {
+    const res = await local(lk.url('/api/access', 'api'), { headers: { host } })
+    expect(res.status).toBe(200)
+    // State changes compare Origin with the Host the browser used, whatever its port.
+    const change = await local(lk.url('/api/session/logout', 'api'), { method: 'POST', headers: { host, origin: `http://${host}`, 'content-type': 'application/json' }, body: '{}' })
+    expect(change.status).toBe(200)
+    const foreign = await local(lk.url('/api/session/logout', 'api'), { method: 'POST', headers: { host, origin: 'http://localhost:9', 'content-type': 'application/json' }, body: '{}' })
+    expect(foreign.status).toBe(403)
   })
 
   it('refuses two Host headers before routing', async () => {

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'bun:test'
 import { loginUrl, remoteBase } from '../../../src/connect/login-url.ts'
 import { ApiError } from '../../../src/errors.ts'
 import type { Config } from '../../../src/config/resolve.ts'
+import type { NetworkAccess } from '../../../src/server/network-access.ts'
 
-function deps(opts: { host: string; allowedOrigins?: string[]; status?: unknown; dashboard?: number; api?: number }) {
+function deps(opts: { host: string; allowedOrigins?: string[]; status?: unknown; dashboard?: number; api?: number; opened?: string[] }) {
   return {
     config: { host: opts.host, allowedOrigins: opts.allowedOrigins ?? [] } as unknown as Config,
     ports: { dashboard: opts.dashboard ?? 3000, api: opts.api ?? 8000, tailscaleIngress: 0, cloudflareIngress: 0 },
     remoteStatus: async (): Promise<unknown> => opts.status ?? { state: 'stopped', url: null },
+    network: { opened: () => opts.opened ?? [] } as unknown as NetworkAccess,
   }
 }
 
