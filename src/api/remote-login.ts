@@ -54,7 +54,7 @@ function nextStep(request: Request, services: Services): NextStep {
   if (services.mode === 'headless') {
     return { text: 'Next: on the machine running latchkey, ask it for a new login link (its start log shows the command, a POST to /api/remote-access/auth/login-url), then open that link on this device.' }
   }
-  const text = `Next: on the machine running latchkey, open its dashboard (http://localhost:${services.ports.dashboard}/) and make a new link or QR code under “Connect a device”, then open it on this device.`
+  const text = `Next: on the machine running latchkey, open its dashboard at http://localhost:${services.ports.dashboard}/#connect (“Connect a device”), make a new link or QR code there, and open it on this device.`
   // The API port serves no sign-in page; the dashboard port and the tunnels do.
   if (connectionOf(request)?.listener === 'api') return { text }
   return { text: `${text} If you have the access token, you can sign in with it instead.`, link: { href: '/', label: 'Sign in with the access token' } }

@@ -120,13 +120,13 @@ describe('GET /remote-login', () => {
     expect(css.headers.get('content-type')).toContain('text/css')
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     expect(res.body).not.toContain('<script')
-    expect(res.body).toContain(`open its dashboard (http://localhost:${lk.dashboardPort}/) and make a new link or QR code under “Connect a device”, then open it on this device.`)
+    expect(res.body).toContain(`open its dashboard at http://localhost:${lk.dashboardPort}/#connect (“Connect a device”), make a new link or QR code there, and open it on this device.`)
     expect(res.body).toContain('<a class="button" href="/">Sign in with the access token</a>')
     expect(res.body).not.toContain('wrong-token-value')
     const missing = await fromPeer(`${base}/remote-login`, { headers: { accept: 'text/html' } })
     expect(missing.body).toContain('Incomplete login link')
     expect(missing.body).toContain(`<link rel="stylesheet" href="${href}">`)
-    expect(missing.body).toContain('under “Connect a device”')
+    expect(missing.body).toContain('/#connect (“Connect a device”)')
   })
 
   it('inlines the stylesheet on the API port, which serves no files, allowing only its hash', async () => {
@@ -138,7 +138,7 @@ describe('GET /remote-login', () => {
     expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*';/)
     expect(csp).toContain("frame-ancestors 'none'")
     expect(csp).not.toContain('unsafe-inline')
-    expect(res.body).toContain('make a new link or QR code under “Connect a device”')
+    expect(res.body).toContain(`http://localhost:${lk.dashboardPort}/#connect (“Connect a device”), make a new link or QR code there`)
     // The API port has no sign-in page to link to.
     expect(res.body).not.toContain('href="/"')
   })
