@@ -24,7 +24,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Debian packages for the tests: ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
+    # scripts/apt-get.sh waits for another apt-get or dpkg (DPkg::Lock::Timeout=300) instead of failing at once.
+    bash scripts/apt-get.sh update -qq && DEBIAN_FRONTEND=noninteractive bash scripts/apt-get.sh install -y -qq "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
   else
     echo "The tests need these Debian packages. Run:" >&2
     echo "  sudo apt-get install -y ${missing[*]}" >&2

@@ -21,10 +21,14 @@ export interface OptionSpec {
   help: string
   /** Format and reason shown in latchkey.example.yaml. */
   example?: string
+  /** The default as `--help` states it, where the value alone would mislead. */
+  defaultHelp?: string
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: '--host', env: 'LATCHKEY_HOST', yaml: 'host', type: 'string', default: '127.0.0.1',
+    // src/container/container-mode.ts: a container binds every interface, so port mapping works.
+    defaultHelp: '127.0.0.1; 0.0.0.0 in a container, with the token required',
     help: 'Address to listen on; anything but loopback turns remote access (and the token) on' },
   { key: 'port', flag: '--port', env: 'LATCHKEY_PORT', yaml: 'port', type: 'port', default: 3000,
     help: 'Dashboard port (serves the dashboard, /api and path-mode apps)' },
@@ -35,7 +39,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'authToken', flag: '--auth-token', env: 'LATCHKEY_AUTH_TOKEN', type: 'secret', default: undefined,
     help: 'Fixed access token instead of a random one per start (prefer the env var: argv is visible to other users)' },
   { key: 'insecureNoAuth', flag: '--insecure-no-auth', env: 'LATCHKEY_INSECURE_NO_AUTH', yaml: 'insecureNoAuth', type: 'bool', default: false,
-    help: 'Turn the access token off on direct listeners (trusted private networks only; tunnels still need a credential)' },
+    help: 'Turn the access token off on direct listeners (trusted private networks only; tunnels still need a credential; refused in a container unless --insecure-no-auth-in-container)' },
+  { key: 'insecureNoAuthInContainer', flag: '--insecure-no-auth-in-container', env: 'LATCHKEY_INSECURE_NO_AUTH_IN_CONTAINER', type: 'bool', default: false,
+    help: 'Allow --insecure-no-auth inside a container too, where a port mapping publishes latchkey on every interface of the host; not read from latchkey.yaml' },
   { key: 'apiBase', flag: '--api-base', env: 'LATCHKEY_API_BASE', yaml: 'apiBase', type: 'url', default: '',
     help: 'Where the dashboard calls the API (e.g. http://localhost:8000); default: the page\'s own origin' },
   { key: 'trustedProxies', flag: '--trusted-proxies', env: 'LATCHKEY_TRUSTED_PROXIES', yaml: 'trustedProxies', type: 'list', default: [],
@@ -215,6 +221,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 function describeDefault(o: OptionSpec): string {
+  if (o.defaultHelp) return ` (default: ${o.defaultHelp})`
   if (o.default === undefined || o.default === '') return ''
   if (Array.isArray(o.default)) return o.default.length ? ` (default: ${o.default.join(',')})` : ''
   return ` (default: ${String(o.default)})`

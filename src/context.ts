@@ -13,6 +13,7 @@ import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
 import type { NetworkAccess } from './server/network-access.ts'
+import type { PageStyle } from './dashboard/pages.ts'
 
 export interface Services {
   config: Config
@@ -35,6 +36,11 @@ export interface Services {
   ports: { dashboard: number; api: number; tailscaleIngress: number; cloudflareIngress: number }
   /** The operator's apps behind latchkey (src/apps/); absent until start() builds it. */
   apps?: AppsService
+  /**
+   * The dashboard's look for latchkey's own pages: `linked` where the dashboard's files are
+   * served, `inline` on the API port (which serves /api only); absent in headless mode.
+   */
+  pageStyle?: { linked: PageStyle; inline: PageStyle }
   /** Webhook notifications (src/webhooks/); absent until start() builds it. */
   webhooks?: WebhookService
   /** Addresses the admin opened from the dashboard while latchkey runs (server/network-access.ts). */

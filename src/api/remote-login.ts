@@ -16,7 +16,7 @@ import { callerOf } from '../guard/guard.ts'
 import { connectionOf } from '../guard/connection.ts'
 import { ApiError } from '../errors.ts'
 import { buildLoginLink } from '../connect/login-url.ts'
-import { messagePage } from '../dashboard/pages.ts'
+import { messagePage, type NextStep, type PageStyle } from '../dashboard/pages.ts'
 import { exchangeLoginToken } from '../guard/token-exchange.ts'
 import type { LoginFailure } from '../tokens/login-tokens.ts'
 import { model as tokenModel, noStore } from './remote-tokens.ts'
@@ -36,8 +36,29 @@ const FAILURES: Record<LoginFailure, { title: string; message: string }> = {
   },
 }
 
-/** Our own pages need no script, style or image from anywhere. */
+/** Our own pages need no script or image, and only the dashboard's stylesheet from this origin. */
 const PAGE_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/**
+ * The dashboard's stylesheet for a failure page: linked where this listener serves it, inline
+ * (its hash in the CSP) on the API port, which serves /api only; none in headless mode.
+ */
+function styleFor(request: Request, services: Services): PageStyle {
+  const styles = services.pageStyle
+  if (!styles) return null
+  return connectionOf(request)?.listener === 'api' ? styles.inline : styles.linked
+}
+
+/** What a person holding a dead link can do: get a new one where latchkey runs, or sign in with the token. */
+function nextStep(request: Request, services: Services): NextStep {
+  if (services.mode === 'headless') {
+    return { text: 'Next: on the machine running latchkey, ask it for a new login link (its start log shows the command, a POST to /api/remote-access/auth/login-url), then open that link on this device.' }
+  }
+  const text = `Next: on the machine running latchkey, open its dashboard at http://localhost:${services.ports.dashboard}/#connect (“Connect a device”), make a new link or QR code there, and open it on this device.`
+  // The API port serves no sign-in page; the dashboard port and the tunnels do.
+  if (connectionOf(request)?.listener === 'api') return { text }
+  return { text: `${text} If you have the access token, you can sign in with it instead.`, link: { href: '/', label: 'Sign in with the access token' } }
+}
 
 export const model = {
   loginUrl: t.Object({
@@ -54,10 +75,11 @@ function wantsJson(request: Request): boolean {
   return accept.includes('application/json') && !accept.includes('text/html')
 }
 
-function failure(err: ApiError, json: boolean, title: string): Response {
+function failure(err: ApiError, json: boolean, title: string, page: { style: PageStyle; next?: NextStep }): Response {
   const headers = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', ...err.headers }
   if (json) return Response.json(err.toJSON(), { status: err.status, headers })
-  return messagePage(title, err.message, err.status, null, { ...headers, 'content-security-policy': PAGE_CSP, 'x-frame-options': 'DENY' })
+  // An inline style brings its own equally strict CSP (pages.ts), which replaces this one.
+  return messagePage(title, err.message, err.status, page.style, { ...headers, 'content-security-policy': PAGE_CSP, 'x-frame-options': 'DENY' }, page.next)
 }
 
 /** Handle one `/remote-login` visit (see the module comment). */
@@ -66,10 +88,11 @@ export function remoteLogin(request: Request, caller: Caller, services: Services
   const json = wantsJson(request)
   const result = exchangeLoginToken(request, connectionOf(request)!, caller, rt, services)
   if (!result.ok) {
-    if ('limited' in result) return failure(result.limited, json, 'Too many attempts')
-    if ('refused' in result) return failure(result.refused, json, 'Too many devices')
+    const style = styleFor(request, services)
+    if ('limited' in result) return failure(result.limited, json, 'Too many attempts', { style })
+    if ('refused' in result) return failure(result.refused, json, 'Too many devices', { style })
     const f = FAILURES[result.code]
-    return failure(new ApiError(401, result.code, f.message), json, f.title)
+    return failure(new ApiError(401, result.code, f.message), json, f.title, { style, next: nextStep(request, services) })
   }
   const headers: Record<string, string> = {
     // A fixed path: nothing from the request (and so no token) reaches the Location.

@@ -10,7 +10,8 @@ import { ConfigError } from '../errors.ts'
 import { VERSION } from '../version.ts'
 import { formatResult, isProblem, type CheckResult } from '../doctor/check.ts'
 import { checkApiKeyFile, checkDataDir, checkFileModes, checkSettings, checkYaml } from '../doctor/files.ts'
-import { checkBind, checkConnectAddress, checkPort, runningInstance } from '../doctor/network.ts'
+import { checkBind, checkConnectAddress, checkContainer, checkPort, runningInstance } from '../doctor/network.ts'
+import { detectContainerMode } from '../container/container-mode.ts'
 import { checkTailscaleSocket, checkTool } from '../doctor/tunnel-tools.ts'
 
 type Env = Record<string, string | undefined>
@@ -40,6 +41,8 @@ function loadConfig(args: ParsedArgs, env: Env): { config: Config; yamlError: un
 /** Run every check; returns the results in print order. */
 export async function runChecks(args: ParsedArgs, env: Env): Promise<CheckResult[]> {
   const { config, yamlError } = loadConfig(args, env)
+  // Check what a start would do: in a container that is all interfaces, not the loopback default.
+  detectContainerMode(config, env)
   const results: CheckResult[] = [checkDataDir(config.dataDir), checkFileModes(config.dataDir, config.configPath)]
   const { result: settingsResult, settings } = checkSettings(config.dataDir)
   results.push(settingsResult, checkYaml(config, yamlError))
@@ -49,6 +52,8 @@ export async function runChecks(args: ParsedArgs, env: Env): Promise<CheckResult
   const pid = runningInstance(config.dataDir)
   results.push(await checkPort('dashboard port', '--port', config.host, config.port, pid))
   results.push(await checkPort('api port', '--api-port', config.host, config.apiPort, pid))
+  const container = checkContainer(config)
+  if (container) results.push(container)
   results.push(checkBind(config))
 
   const remote = settings?.remoteAccess

@@ -80,6 +80,8 @@ export function serviceSettings(args: ParsedArgs, env: Env): { argv: string[]; e
       continue
     }
     const raw = spec.env ? env[spec.env] : undefined
+    // A LATCHKEY_PORT left in the shell means nothing to the headless serve (see install()).
+    if (spec.key === 'port') continue
     if (raw !== undefined && raw !== '') envEntries.push([spec.env!, spec.type === 'path' ? expandHome(raw) : raw])
   }
   return { argv, envEntries }
@@ -109,7 +111,10 @@ export function systemdUnit(command: string[], envFile: string | null): string {
     'Type=exec',
     `ExecStart=${command.map(systemdArg).join(' ')}`,
     ...(envFile ? [`EnvironmentFile=${systemdArg(envFile)}`] : []),
+    // Exit 1 is a runtime failure (a port in use included): try again. Exit 2 is a configuration
+    // error that a restart cannot fix: stop and let the journal say why.
     'Restart=on-failure',
+    'RestartPreventExitStatus=2',
     'RestartSec=5',
     // Tunnel children share the unit's cgroup, so stopping the unit stops them too.
     'KillMode=control-group',
@@ -149,6 +154,11 @@ export function launchdAgent(command: string[], envFile: string | null, log: str
 }
 
 function install(args: ParsedArgs, env: Env, paths: ServicePaths): string[] {
+  // The service runs headless `latchkey serve`, which opens no dashboard port: a --port would
+  // sit in the unit meaning nothing, while its writer expects a dashboard there.
+  if (args.flags.has('port')) {
+    throw new UsageError('Cannot install the service with --port: the service runs "latchkey serve", which has no dashboard (API only); set the API port with --api-port')
+  }
   // Refuse to install a service that would fail at its first start.
   resolveConfig(args, env)
   const { argv, envEntries } = serviceSettings(args, env)

@@ -21,6 +21,8 @@ export interface Config {
   allowedOrigins: string[]
   authToken?: string
   insecureNoAuth: boolean
+  /** Allows insecureNoAuth inside a container (src/container/container-mode.ts). */
+  insecureNoAuthInContainer: boolean
   apiBase: string
   trustedProxies: string[]
   dataDir: string

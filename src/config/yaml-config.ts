@@ -39,7 +39,8 @@ export function parseYamlConfig(text: string, path: string): YamlValues {
   }
   if (doc.errors.length > 0) {
     const e = doc.errors[0]
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 }
+    // Note: the parser fills `linePos` only with prettyErrors; `pos` (offsets) is always there.
+    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0])
     const detail = e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '')
     throw new ConfigError(`invalid YAML: ${detail}`, { path, line: pos.line, column: pos.col })
   }

@@ -60,9 +60,17 @@ ${opts.reason ? `<p class="hint">${escapeHtml(opts.reason)}</p>` : ''}
   return pageResponse(html, status, { ...headers, 'referrer-policy': 'same-origin' }, opts.style)
 }
 
+/** What a message page suggests doing next: a sentence, and optionally a same-origin link. */
+export interface NextStep {
+  text: string
+  link?: { href: string; label: string }
+}
+
 /** A page with a title and a sentence saying what happened and what to do. */
-export function messagePage(title: string, message: string, status: number, style: PageStyle, headers: Record<string, string> = {}): Response {
-  return pageResponse(page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`, style), status, headers, style)
+export function messagePage(title: string, message: string, status: number, style: PageStyle, headers: Record<string, string> = {}, next?: NextStep): Response {
+  const hint = next ? `<p class="hint">${escapeHtml(next.text)}</p>` : ''
+  const link = next?.link ? `<p><a class="button" href="${escapeHtml(next.link.href)}">${escapeHtml(next.link.label)}</a></p>` : ''
+  return pageResponse(page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${hint}${link}`, style), status, headers, style)
 }
 
 export function htmlResponse(html: string, status = 200, headers: Record<string, string> = {}): Response {

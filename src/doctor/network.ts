@@ -9,6 +9,7 @@ import type { Config } from '../config/resolve.ts'
 import { isAlive } from '../config/instance-lock.ts'
 import { chooseConnectAddress, connectLink, isLoopbackHost, isWildcard } from '../connect/connect-address.ts'
 import type { CheckResult } from './check.ts'
+import { containerRefusal } from '../container/container-mode.ts'
 
 /** The pid of a latchkey running on this data dir, if any (its lock file, see instance-lock.ts). */
 export function runningInstance(dataDir: string): number | null {
@@ -43,9 +44,27 @@ export async function checkPort(name: string, flag: string, host: string, port: 
   return { name, status: 'fail', detail: `cannot listen on ${where} (${code})`, fix: `pick another port with ${flag} N` }
 }
 
+/** What being in a container changes (src/container/container-mode.ts); null on a plain host. */
+export function checkContainer(config: Config): CheckResult | null {
+  const c = config.container
+  if (!c) return null
+  const name = 'container'
+  const found = `${c.runtime} (from ${c.marker})`
+  if (config.sources.host === 'default') {
+    return { name, status: 'ok', detail: `${found}: listening on all interfaces (${config.host}) so port mapping works, where a plain host would use 127.0.0.1; --host chooses` }
+  }
+  if (isLoopbackHost(config.host)) {
+    return { name, status: 'info', detail: `${found}: listening on ${config.host} as you set it, so a port mapping cannot reach latchkey (only this container can)` }
+  }
+  return { name, status: 'ok', detail: `${found}: listening on ${config.host} as you set it` }
+}
+
 /** With remote access on, a credential must guard it (token-guard reference: loopback exempt, others need the token). */
 export function checkBind(config: Config): CheckResult {
   const name = 'bind and token'
+  if (containerRefusal(config)) {
+    return { name, status: 'fail', detail: 'latchkey will not start: --insecure-no-auth is refused inside a container', fix: 'drop --insecure-no-auth (the token then guards it), or add --insecure-no-auth-in-container if every network that reaches this container is trusted' }
+  }
   if (isLoopbackHost(config.host)) {
     return { name, status: 'ok', detail: `listening on ${config.host} only: no token needed on this machine; other devices come through a tunnel or ssh -L` }
   }
@@ -56,7 +75,8 @@ export function checkBind(config: Config): CheckResult {
     return { name, status: 'fail', detail: `listening on ${config.host} with a fixed token of only ${config.authToken.length} characters`, fix: 'use a long random token (LATCHKEY_AUTH_TOKEN="$(openssl rand -hex 24)"), or drop it to get a random one per start' }
   }
   const token = config.authToken !== undefined ? `a fixed token (${config.sources.authToken === 'flag' ? '--auth-token' : 'LATCHKEY_AUTH_TOKEN'})` : 'a new random token at each start'
-  return { name, status: 'ok', detail: `listening on ${config.host}: remote access is on and other devices need ${token}` }
+  const always = config.container ? ' (always, in a container)' : ''
+  return { name, status: 'ok', detail: `listening on ${config.host}: remote access is on and other devices need ${token}${always}` }
 }
 
 /** The address a phone would open, as the banner and the "Connect a device" panel choose it. */

@@ -48,7 +48,10 @@ export async function startListeners(opts: { host: string; port: number; apiPort
     } catch (err: any) {
       const code = err?.code ?? ''
       const why = code === 'EADDRINUSE' || /in use/i.test(String(err?.message)) ? 'is already in use' : code === 'EADDRNOTAVAIL' || /not available|cannot assign/i.test(String(err?.message)) ? 'is not an address of this machine' : `cannot be opened (${err?.message ?? err})`
-      throw Object.assign(new Error(`Cannot listen on ${host}:${port}: the ${code === 'EADDRNOTAVAIL' ? 'address' : 'port'} ${why} (choose another with ${flag})`), { exitCode: 2 })
+      // Exit 1, a runtime failure, not 2 (configuration errors): a port in use, or an address not
+      // up yet at boot (a tailnet IP before tailscaled), can clear on its own, and systemd
+      // restarts on 1 but not on 2 (RestartPreventExitStatus=2 in the unit).
+      throw Object.assign(new Error(`Cannot listen on ${host}:${port}: the ${code === 'EADDRNOTAVAIL' ? 'address' : 'port'} ${why} (choose another with ${flag})`), { exitCode: 1 })
     }
   }
   const started: ServerHandle[] = []

@@ -151,6 +151,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       if (what === 'created' && settings.get().firstSignInAt === null) settings.update((draft) => void (draft.firstSignInAt = new Date().toISOString()))
     })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
+    if (dashboard) services.pageStyle = { linked: dashboard.cssHref ? { href: dashboard.cssHref } : null, inline: dashboard.inlineStyle }
     const api = createApi(services)
     const apps = new AppsService(services, {
       open: appListenerOpener(config.host, () => handlerFor),

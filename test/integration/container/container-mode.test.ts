@@ -2,7 +2,8 @@
  * latchkey in a container (markers in a temporary root, through LATCHKEY_CONTAINER_ROOT, or
  * `container` in the environment): with no host given it binds 0.0.0.0 and says why in the
  * banner; the guard is on (a namespace peer without a token gets 401, with it 200); an
- * explicit host wins; `--insecure-no-auth` is refused (it never starts open); with
+ * explicit host wins; `--insecure-no-auth` alone is refused, and starts open only when the
+ * operator also passes `--insecure-no-auth-in-container` (flag or env, never latchkey.yaml); with
  * `adminAllowLocalhost` the warning names the container bridge range and private peers are admin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
@@ -85,15 +86,17 @@ describe('an explicit host wins', () => {
   })
 })
 
-describe('never starts open', () => {
+describe('never starts open unless the operator says so for the container', () => {
   it.each([
     [['--insecure-no-auth'], {}],
     [['--insecure-no-auth', '--host', '0.0.0.0'], {}],
     [[], { LATCHKEY_INSECURE_NO_AUTH: '1' }],
-  ])('refuses %j %j with exit 2 and the reason', (args, env) => {
+    [['--insecure-no-auth', '--insecure-no-auth-in-container=false'], {}],
+  ])('refuses %j %j with exit 2, the reason and the way out', (args, env) => {
     const r = run(args as string[], { LATCHKEY_CONTAINER_ROOT: dockerRoot, ...(env as Record<string, string>) })
     expect(r.status).toBe(2)
-    expect(r.stderr).toContain('latchkey: Cannot start with --insecure-no-auth inside a container (detected from /.dockerenv): latchkey never starts open there')
+    expect(r.stderr).toContain('latchkey: Cannot start with --insecure-no-auth inside a container (detected from /.dockerenv): a port mapping publishes latchkey beyond this machine')
+    expect(r.stderr).toContain('add --insecure-no-auth-in-container (LATCHKEY_INSECURE_NO_AUTH_IN_CONTAINER=1)')
     expect(r.stdout).not.toContain('ready')
   })
 
@@ -101,6 +104,35 @@ describe('never starts open', () => {
     const r = run(['--insecure-no-auth'], { LATCHKEY_CONTAINER_ROOT: plainRoot, container: 'podman' })
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('inside a container (detected from the "container" environment variable)')
+  })
+
+  it('does not read the acknowledgement from latchkey.yaml (a file shared with a host must not open a container)', () => {
+    const dataDir = tempDir()
+    writeFileSync(join(dataDir, 'latchkey.yaml'), 'insecureNoAuth: true\ninsecureNoAuthInContainer: true\n')
+    const r = spawnSync(BUN, [join(ROOT, 'src', 'main.ts'), '--data-dir', dataDir, '--port', '0', '--api-port', '0'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH!, HOME: dataDir, LATCHKEY_CONTAINER_ROOT: dockerRoot },
+      timeout: 15000,
+    })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('line 2, column 1: unknown key "insecureNoAuthInContainer"')
+  })
+
+  it.each([
+    ['the flag', ['--insecure-no-auth', '--insecure-no-auth-in-container'], {}],
+    ['the environment', [], { LATCHKEY_INSECURE_NO_AUTH: '1', LATCHKEY_INSECURE_NO_AUTH_IN_CONTAINER: '1' }],
+  ])('starts open when %s says so for the container, with the same loud warning', async (_how, args, env) => {
+    const lk = await startLatchkey({ args: args as string[], env: { LATCHKEY_CONTAINER_ROOT: dockerRoot, ...(env as Record<string, string>) } })
+    try {
+      expect(lk.output()).toContain('Container detected (docker, from /.dockerenv): listening on 0.0.0.0 so port mapping works (set --host or LATCHKEY_HOST to choose); NO access token on direct listeners (--insecure-no-auth-in-container).')
+      expect(lk.output()).toContain('⚠ WARNING: --insecure-no-auth — the dashboard is exposed to the')
+      expect(lk.output()).toMatch(/WARN\s+--insecure-no-auth in a container \(allowed by --insecure-no-auth-in-container\)/)
+      expect(lk.output()).not.toContain('the access token is always required')
+      const res = await peer.fetch(`http://${peer.hostAddress}:${lk.dashboardPort}/api/remote/status`)
+      expect(res.status).toBe(200)
+    } finally {
+      await lk.stop()
+    }
   })
 })
 

@@ -60,7 +60,8 @@ interface Run {
 async function doctor(args: string[], opts: { env?: Record<string, string>; path?: string; ports?: [number, number] } = {}): Promise<Run> {
   const [port, apiPort] = opts.ports ?? (await freePorts())
   const argv = [join(ROOT, 'src', 'main.ts'), 'doctor', '--port', String(port), '--api-port', String(apiPort), '--tailscale-socket', api.socketPath, ...args]
-  const env = { PATH: opts.path ?? `${FAKES_BIN}:${SYSTEM_PATH}`, HOME: root, NO_COLOR: '1', ...opts.env }
+  // The test machine may itself be a container: look for markers in a folder that has none, unless the test says otherwise.
+  const env = { PATH: opts.path ?? `${FAKES_BIN}:${SYSTEM_PATH}`, HOME: root, NO_COLOR: '1', LATCHKEY_CONTAINER_ROOT: root, ...opts.env }
   const child = spawn(BUN, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
@@ -200,5 +201,36 @@ describe('latchkey doctor', () => {
   it('explains how a phone connects while listening on loopback only', async () => {
     const r = await doctor(['--data-dir', dataDir(), '--host', '127.0.0.1'])
     expect(r.line('connect address')).toMatch(/^· connect address   none while listening on 127\.0\.0\.1: .*ssh -L (\d+):127\.0\.0\.1:\1 .*--host 100\.100\.1\.1$/)
+  })
+
+  describe('in a container', () => {
+    const dockerRoot = () => {
+      const dir = mkdtempSync(join(root, 'docker-root-'))
+      writeFileSync(join(dir, '.dockerenv'), '')
+      return dir
+    }
+
+    it('says latchkey will listen on all interfaces with the token required, not on loopback', async () => {
+      const r = await doctor(['--data-dir', dataDir()], { env: { LATCHKEY_CONTAINER_ROOT: dockerRoot() } })
+      expect(r.line('container')).toBe('✓ container         docker (from /.dockerenv): listening on all interfaces (0.0.0.0) so port mapping works, where a plain host would use 127.0.0.1; --host chooses')
+      expect(r.line('bind and token')).toBe('✓ bind and token    listening on 0.0.0.0: remote access is on and other devices need a new random token at each start (always, in a container)')
+      expect(r.line('dashboard port')).toMatch(/^✓ dashboard port    \d+ on 0\.0\.0\.0 is free$/)
+      expect(r.out).not.toContain('no token needed')
+      expect(r.code).toBe(0)
+    })
+
+    it('names the host the operator chose, and that a port mapping cannot reach loopback', async () => {
+      const r = await doctor(['--data-dir', dataDir(), '--host', '127.0.0.1'], { env: { LATCHKEY_CONTAINER_ROOT: dockerRoot() } })
+      expect(r.line('container')).toBe('· container         docker (from /.dockerenv): listening on 127.0.0.1 as you set it, so a port mapping cannot reach latchkey (only this container can)')
+    })
+
+    it('fails --insecure-no-auth alone (start-up refuses it), and warns once it is acknowledged for the container', async () => {
+      const refused = await doctor(['--data-dir', dataDir(), '--insecure-no-auth'], { env: { LATCHKEY_CONTAINER_ROOT: dockerRoot() } })
+      expect(refused.code).toBe(1)
+      expect(refused.line('bind and token')).toBe('✗ bind and token    latchkey will not start: --insecure-no-auth is refused inside a container (fix: drop --insecure-no-auth (the token then guards it), or add --insecure-no-auth-in-container if every network that reaches this container is trusted)')
+      const open = await doctor(['--data-dir', dataDir(), '--insecure-no-auth', '--insecure-no-auth-in-container'], { env: { LATCHKEY_CONTAINER_ROOT: dockerRoot() } })
+      expect(open.code).toBe(1)
+      expect(open.line('bind and token')).toMatch(/^! bind and token +listening on 0\.0\.0\.0 with --insecure-no-auth: /)
+    })
   })
 })

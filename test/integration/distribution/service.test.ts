@@ -42,13 +42,13 @@ function execStart(unit: string): string[] {
 
 describe('latchkey service (systemd)', () => {
   it('writes a user unit running serve with the current flags, and the secrets to a 0600 env file', () => {
-    const r = latchkey(['service', 'install', '--host', '127.0.0.1', '--port', '0', '--api-port', '0', '--data-dir', 'state dir', '--auth-token', TOKEN], { LATCHKEY_API_KEY: API_KEY })
+    const r = latchkey(['service', 'install', '--host', '127.0.0.1', '--api-port', '0', '--data-dir', 'state dir', '--auth-token', TOKEN], { LATCHKEY_API_KEY: API_KEY, LATCHKEY_PORT: '3999' })
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
     expect(r.stdout).toContain(`Wrote ${unitPath}`)
     expect(r.stdout).toContain('systemctl --user enable --now latchkey.service')
     const unit = readFileSync(unitPath, 'utf8')
-    expect(execStart(unit)).toEqual([process.execPath, join(ROOT, 'src', 'main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--api-port', '0', '--data-dir', join(home, 'state dir')])
+    expect(execStart(unit)).toEqual([process.execPath, join(ROOT, 'src', 'main.ts'), 'serve', '--host', '127.0.0.1', '--api-port', '0', '--data-dir', join(home, 'state dir')])
     expect(unit).toContain(`EnvironmentFile=${envPath}`)
     expect(unit).not.toContain(TOKEN)
     expect(unit).not.toContain(API_KEY)
@@ -56,6 +56,14 @@ describe('latchkey service (systemd)', () => {
     const envFile = readFileSync(envPath, 'utf8')
     expect(envFile).toContain(`LATCHKEY_AUTH_TOKEN=${TOKEN}\n`)
     expect(envFile).toContain(`LATCHKEY_API_KEY=${API_KEY}\n`)
+    // The headless serve has no dashboard port: a LATCHKEY_PORT in the shell is left out.
+    expect(envFile).not.toContain('LATCHKEY_PORT')
+  })
+
+  it('writes a unit that restarts after a runtime failure (exit 1, a port in use included) but not after a configuration error (exit 2)', () => {
+    const unit = readFileSync(unitPath, 'utf8')
+    expect(unit).toContain('\nRestart=on-failure\n')
+    expect(unit).toContain('\nRestartPreventExitStatus=2\n')
   })
 
   it('writes a unit that systemd-analyze verify accepts without warnings', () => {
@@ -100,9 +108,17 @@ describe('latchkey service (systemd)', () => {
 
   it('refuses to install a service whose configuration would not start', () => {
     const other = join(home, 'other-xdg')
-    const r = latchkey(['service', 'install', '--port', '4000', '--api-port', '4000'], { XDG_CONFIG_HOME: other })
+    const r = latchkey(['service', 'install', '--config', join(home, 'no-such.yaml')], { XDG_CONFIG_HOME: other })
     expect(r.status).toBe(2)
-    expect(r.stderr).toContain('"port" and "apiPort" must differ')
+    expect(r.stderr).toContain(`Cannot read ${join(home, 'no-such.yaml')}: no such file (check --config)`)
+    expect(existsSync(join(other, 'systemd'))).toBe(false)
+  })
+
+  it('refuses --port, which means nothing to the headless "latchkey serve" it runs, and writes nothing', () => {
+    const other = join(home, 'port-xdg')
+    const r = latchkey(['service', 'install', '--host', '0.0.0.0', '--port', '3000'], { XDG_CONFIG_HOME: other })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('latchkey: Cannot install the service with --port: the service runs "latchkey serve", which has no dashboard (API only); set the API port with --api-port\n')
     expect(existsSync(join(other, 'systemd'))).toBe(false)
   })
 

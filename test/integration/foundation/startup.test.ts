@@ -136,11 +136,11 @@ describe('configuration errors', () => {
     expect(r.stderr).toContain('"apiPort" must be a port number')
   })
 
-  it('exits 2 with the flag to change when the port is taken', async () => {
+  it('exits 1 (a runtime failure, not a configuration error) with the flag to change when the port is taken', async () => {
     const lk = await startLatchkey()
     try {
       const r = run(['--data-dir', tempDir(), '--port', String(lk.dashboardPort), '--api-port', '0'])
-      expect(r.status).toBe(2)
+      expect(r.status).toBe(1)
       expect(r.stderr).toContain(`Cannot listen on 127.0.0.1:${lk.dashboardPort}: the port is already in use (choose another with --port)`)
     } finally {
       await lk.stop()

@@ -96,6 +96,15 @@ describe('latchkey serve: API only, same contracts and guard', () => {
     expect((await peer.fetch(fromPeer('/remote-login'), { headers: { accept: 'application/json' } })).json().error).toBe('remote_token_missing')
   })
 
+  it('tells a browser with a dead login link to ask the machine running latchkey for a new one', async () => {
+    const res = await peer.fetch(fromPeer('/remote-login?rt=not-a-real-token-at-all'), { headers: { accept: 'text/html' } })
+    expect(res.status).toBe(401)
+    expect(res.body).toContain('Login link not valid')
+    expect(res.body).toContain('Next: on the machine running latchkey, ask it for a new login link (its start log shows the command, a POST to /api/remote-access/auth/login-url)')
+    expect(res.body).not.toContain('Connect a device')
+    expect(res.body).not.toContain('not-a-real-token-at-all')
+  })
+
   it('never prints the supplied token, a link to port 0 or a dashboard panel', () => {
     const out = lk.output()
     expect(out).not.toContain(TOKEN)
@@ -181,14 +190,14 @@ describe('latchkey serve exit codes', () => {
     }
   })
 
-  it('exits 2 when the API port is taken', async () => {
+  it('exits 1 when the API port is taken (systemd restarts it; 2 is for configuration errors)', async () => {
     const dataDir = tempDir('lk-serve-')
     const blocker = createServer()
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
     try {
       const port = (blocker.address() as { port: number }).port
       const res = spawnSync(BUN, [MAIN, 'serve', '--host', '127.0.0.1', '--api-port', String(port), '--data-dir', dataDir], { encoding: 'utf8', timeout: 15000 })
-      expect(res.status).toBe(2)
+      expect(res.status).toBe(1)
       expect(res.stderr).toContain('is already in use (choose another with --api-port)')
     } finally {
       blocker.close()

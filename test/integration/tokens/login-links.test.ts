@@ -110,6 +110,39 @@ describe('GET /remote-login', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'")
   })
 
+  it("gives a browser's failure page the dashboard's stylesheet under a strict CSP, and the next step", async () => {
+    const res = await fromPeer(`${base}/remote-login?rt=wrong-token-value`, { headers: { accept: 'text/html' } })
+    expect(res.status).toBe(401)
+    const href = /<link rel="stylesheet" href="(\/[^"]+\.css)">/.exec(res.body)?.[1]
+    expect(href).toBeDefined()
+    const css = await fromPeer(`${base}${href}`)
+    expect(css.status).toBe(200)
+    expect(css.headers.get('content-type')).toContain('text/css')
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    expect(res.body).not.toContain('<script')
+    expect(res.body).toContain(`open its dashboard at http://localhost:${lk.dashboardPort}/#connect (“Connect a device”), make a new link or QR code there, and open it on this device.`)
+    expect(res.body).toContain('<a class="button" href="/">Sign in with the access token</a>')
+    expect(res.body).not.toContain('wrong-token-value')
+    const missing = await fromPeer(`${base}/remote-login`, { headers: { accept: 'text/html' } })
+    expect(missing.body).toContain('Incomplete login link')
+    expect(missing.body).toContain(`<link rel="stylesheet" href="${href}">`)
+    expect(missing.body).toContain('/#connect (“Connect a device”)')
+  })
+
+  it('inlines the stylesheet on the API port, which serves no files, allowing only its hash', async () => {
+    const res = await fromPeer(`http://${peer.hostAddress}:${lk.apiPort}/remote-login?rt=wrong-token-value`, { headers: { accept: 'text/html' } })
+    expect(res.status).toBe(401)
+    expect(res.body).toMatch(/<style>[\s\S]*\.plain-page[\s\S]*<\/style>/)
+    expect(res.body).not.toContain('<link rel="stylesheet"')
+    const csp = res.headers.get('content-security-policy')!
+    expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*';/)
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toContain('unsafe-inline')
+    expect(res.body).toContain(`http://localhost:${lk.dashboardPort}/#connect (“Connect a device”), make a new link or QR code there`)
+    // The API port has no sign-in page to link to.
+    expect(res.body).not.toContain('href="/"')
+  })
+
   it('accepts a one-time link once; the replay is remote_token_invalid', async () => {
     const gen = track((await local(lk, '/api/remote/token/short-lived/generate', post({ oneTime: true }))).json())
     expect((await fromPeer(gen.url)).status).toBe(302)

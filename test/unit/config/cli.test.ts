@@ -39,6 +39,11 @@ describe('helpText', () => {
     }
     expect(text).toContain('(default: 3000)')
   })
+
+  it('says where --host listens by default in a container, not only the loopback default', () => {
+    const host = helpText('1.2.3').split('\n').find((l) => l.trimStart().startsWith('--host '))!
+    expect(host).toContain('(default: 127.0.0.1; 0.0.0.0 in a container, with the token required)')
+  })
 })
 
 describe('resolveConfig', () => {

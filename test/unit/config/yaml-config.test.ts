@@ -16,6 +16,15 @@ describe('latchkey.yaml', () => {
     expect(() => parse('host: 0.0.0.0\nport: [3000\n')).toThrow(/^Cannot read \/x\/latchkey\.yaml: line \d+, column \d+: invalid YAML/)
   })
 
+  it.each([
+    ['logLevel: info\nhost: @x\n', 2, 7, 'Plain value cannot start with reserved character @'],
+    ['logLevel: info\nhost: a: b\n', 2, 7, 'Nested mappings are not allowed in compact mappings'],
+    ['logLevel: info\nallowedOrigins: [a, b}\n', 2, 22, 'Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    ['port: 1\n\tx: 2\n', 2, 1, 'Tabs are not allowed as indentation'],
+  ])('reports a syntax error at the line and column the parser gives, not 1:1 (%j)', (text, line, column, detail) => {
+    expect(() => parse(text)).toThrow(`Cannot read /x/latchkey.yaml: line ${line}, column ${column}: invalid YAML: ${detail}`)
+  })
+
   it('reports an unknown key with a did-you-mean', () => {
     expect(() => parse('host: a\nallowedOrigin: [x]\n')).toThrow('Cannot read /x/latchkey.yaml: line 2, column 1: unknown key "allowedOrigin": did you mean "allowedOrigins"?')
   })
