@@ -38,7 +38,8 @@ export interface Services {
   apps?: AppsService
   /**
    * The dashboard's look for latchkey's own pages: `linked` where the dashboard's files are
-   * served, `inline` on the API port (which serves /api only); absent in headless mode.
+   * served, `inline` on the API port and app ports (whose every path is the app's); absent in
+   * headless mode.
    */
   pageStyle?: { linked: PageStyle; inline: PageStyle }
   /** Webhook notifications (src/webhooks/); absent until start() builds it. */

@@ -15,15 +15,12 @@ import { AccessLog, type AccessEntry } from './access-log.ts'
 import { AppListeners, type OpenListener } from './app-listeners.ts'
 import { createAppHandler } from './app-handler.ts'
 import { CookieOwners } from './cookie-owners.ts'
-import type { PageStyle } from '../dashboard/pages.ts'
 import { detectLocalApps, type DetectedPort } from './detect.ts'
 
 export interface AppsOptions {
   /** Opens a port-mode app's listener (src/server/listeners.ts `listen`). */
   open: OpenListener
   timeoutMs: number
-  /** The look of latchkey's own pages on app ports (the dashboard's stylesheet, inline). */
-  pageStyle?: PageStyle
   healthIntervalMs?: number
 }
 
@@ -42,7 +39,7 @@ export class AppsService {
     this.accessLog = new AccessLog(services.config.dataDir)
     this.listeners = new AppListeners(opts.open, services.log)
     this.cookies = new CookieOwners(services.config.dataDir)
-    this.handler = createAppHandler({ services, registry: this.registry, cookies: this.cookies, health: this.health, accessLog: this.accessLog, timeoutMs: opts.timeoutMs, pageStyle: opts.pageStyle ?? null })
+    this.handler = createAppHandler({ services, registry: this.registry, cookies: this.cookies, health: this.health, accessLog: this.accessLog, timeoutMs: opts.timeoutMs, pageStyle: services.pageStyle?.inline ?? null })
     this.#unsubscribe = this.registry.onChange((apps) => {
       this.health.sync(apps)
       void this.listeners.sync(apps)

@@ -156,7 +156,6 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     const apps = new AppsService(services, {
       open: appListenerOpener(config.host, () => handlerFor),
       timeoutMs: config.appTimeoutMs || 300_000,
-      pageStyle: dashboard?.inlineStyle ?? null,
     })
     services.apps = apps
     const handlerFor = createDispatcher({ services, api, dashboard, apps: apps.handler })
