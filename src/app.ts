@@ -1,6 +1,6 @@
 /** Composes the API: CORS, one error handler, then one plugin per route group. */
 import { Elysia } from 'elysia'
-import { corsPlugin } from './guard/cors.ts'
+import { corsPlugin } from './guard/cors-plugin.ts'
 import type { Services } from './context.ts'
 import { errorPlugin } from './api/errors.ts'
 import { jsonDepthPlugin } from './api/json-depth.ts'

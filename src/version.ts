@@ -9,3 +9,8 @@ export const COMMIT: string = typeof LATCHKEY_COMMIT === 'string' ? LATCHKEY_COM
 export function versionLine(runtimeName: string, runtimeVersion: string): string {
   return `latchkey ${VERSION} (commit ${COMMIT}, ${runtimeName} ${runtimeVersion})`
 }
+
+/** What GET /api/health answers: liveness and the version, nothing else. */
+export function health(version: string): { status: 'ok'; version: string } {
+  return { status: 'ok', version }
+}

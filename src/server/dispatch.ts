@@ -19,6 +19,7 @@ import { corsHeaders } from '../guard/cors.ts'
 import { isTrustedProxy } from '../guard/addresses.ts'
 import { exchangeAccessToken, isNavigation, safeLocation, signInWithForm } from '../guard/token-exchange.ts'
 import { API_BODY_LIMIT } from './listeners.ts'
+import { health } from '../version.ts'
 
 /** Handles requests for app listeners and path-mode apps (the apps issue provides it). */
 export interface AppHandler {
@@ -30,7 +31,13 @@ export interface AppHandler {
 
 export interface DispatchDeps {
   services: Services
-  api: Api
+  /**
+   * The API once built, else null. Start-up listens first and builds the Elysia API just
+   * after (its modules are a good part of a cold start), so a health check is answered at once.
+   */
+  api(): Api | null
+  /** Build the API now (once), for a request that needs it before the warm-up did. */
+  buildApi(): Promise<Api>
   dashboard: Dashboard | null
   apps?: AppHandler
 }
@@ -67,8 +74,14 @@ function limitApiBody(request: Request): Request | ApiError {
   return new Request(request, { body: capped, duplex: 'half' } as RequestInit)
 }
 
+/** GET /api/health as the API answers it (src/api/health.ts), for the moments before the API is built. */
+function healthResponse(version: string, method: string): Response {
+  const headers = { 'content-type': 'application/json;charset=utf-8', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' }
+  return new Response(method === 'HEAD' ? null : JSON.stringify(health(version)), { headers })
+}
+
 export function createDispatcher(deps: DispatchDeps) {
-  const { services, api, dashboard } = deps
+  const { services, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
   const trusted = services.guard.options.trustedProxies
   const style: PageStyle = dashboard?.cssHref ? { href: dashboard.cssHref } : null
@@ -82,7 +95,11 @@ export function createDispatcher(deps: DispatchDeps) {
         const limited = services.guard.limiter.account(request, await callerOf(request, services.guard), conn)
         if (limited) return [limited.toResponse(), false]
       }
-      return [await api.handle(request), false]
+      const api = deps.api()
+      if (api) return [await api.handle(request), false]
+      // Liveness does not wait for the API to be built.
+      if (path === '/api/health' && (request.method === 'GET' || request.method === 'HEAD')) return [healthResponse(services.version, request.method), false]
+      return [await (await deps.buildApi()).handle(request), false]
     }
     // Before the API-port answer: headless mode has only the API port, and no dashboard port to point at.
     if (services.mode === 'headless') {

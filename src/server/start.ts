@@ -13,7 +13,7 @@ import { LoginTokens } from '../tokens/login-tokens.ts'
 import { GuessLimiter } from '../guard/guess-limiter.ts'
 import { OriginPolicy } from '../guard/origins.ts'
 import { createLogger } from '../log.ts'
-import { createApi } from '../app.ts'
+import type { Api } from '../app.ts'
 import { loadDashboard } from '../dashboard/assets.ts'
 import { createDispatcher } from './dispatch.ts'
 import { appListenerOpener, listen, startListeners, type Listeners } from './listeners.ts'
@@ -29,6 +29,9 @@ import { WebhookService } from '../webhooks/webhook-service.ts'
 import { NetworkAccess } from './network-access.ts'
 import { machineAddresses } from '../connect/machine-addresses.ts'
 import { attachEventSources, emitDenied } from '../webhooks/event-sources.ts'
+
+/** How long after listening the API is built if no request asked for it first. */
+const API_WARMUP_MS = 50
 
 export interface Running {
   services: Services
@@ -152,13 +155,17 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     if (dashboard) services.pageStyle = { linked: dashboard.cssHref ? { href: dashboard.cssHref } : null, inline: dashboard.inlineStyle }
-    const api = createApi(services)
+    // The API (Elysia and every route group) is built once listening: on the first request
+    // that needs it, or a moment after start, whichever comes first.
+    let api: Api | null = null
+    let building: Promise<Api> | null = null
+    const buildApi = () => (building ??= import('../app.ts').then(({ createApi }) => (api = createApi(services))))
     const apps = new AppsService(services, {
       open: appListenerOpener(config.host, () => handlerFor),
       timeoutMs: config.appTimeoutMs || 300_000,
     })
     services.apps = apps
-    const handlerFor = createDispatcher({ services, api, dashboard, apps: apps.handler })
+    const handlerFor = createDispatcher({ services, api: () => api, buildApi, dashboard, apps: apps.handler })
     const listeners = await startListeners({ host: config.host, port: config.port, apiPort: config.apiPort, cloudflareIngressPort: config.cloudflareIngressPort, headless: mode === 'headless', handlerFor })
     services.ports = {
       dashboard: listeners.dashboard?.port ?? 0,
@@ -169,6 +176,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     await apps.start()
     writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))
+    setTimeout(() => void buildApi(), API_WARMUP_MS)
     log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
     let stopping: Promise<void> | null = null
     const stop = () =>

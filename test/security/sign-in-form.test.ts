@@ -44,9 +44,13 @@ async function phonePage(): Promise<{ page: Page; urls: string[] }> {
   return { page, urls }
 }
 
+/** Type the token and submit; resolves once the answer to the POST has loaded (after its redirect, if any). */
 async function signIn(page: Page, token: string): Promise<void> {
   await page.fill('#token', token)
-  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')])
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST', { timeout: 20_000 })
+  await page.click('button[type="submit"]')
+  await posted
+  await page.waitForLoadState('domcontentloaded')
 }
 
 describe('the sign-in form', () => {
@@ -59,12 +63,12 @@ describe('the sign-in form', () => {
       expect(await page.getAttribute('form', 'method')).toBe('post')
       await signIn(page, lk.token!)
       expect(page.url()).toBe(`${base}/?tab=apps`)
-      if (where === 'dashboard') await page.waitForSelector('[data-panel]')
+      if (where === 'dashboard') await page.waitForSelector('body[data-ready="true"]')
       else expect(await page.textContent('h1')).toBe('Notebook')
       expect(urls.filter((u) => u.includes(lk.token!))).toEqual([])
       // Back leads to no URL holding the token either.
       expect(await page.evaluate(() => history.length)).toBeLessThanOrEqual(3)
-    }, 30_000)
+    }, 60_000)
   }
 
   it('answers a wrong token with the form again, and counts it as a guess', async () => {
@@ -80,8 +84,8 @@ describe('the sign-in form', () => {
     // The right token still signs in from that address (limits slow wrong guesses only).
     await page.goto(`http://${host}:${lk.dashboardPort}/`)
     await signIn(page, lk.token!)
-    await page.waitForSelector('[data-panel]')
-  }, 30_000)
+    await page.waitForSelector('body[data-ready="true"]')
+  }, 60_000)
 
   it('signs nobody in from a form on another origin', async () => {
     const foreign = await phone.fetch(`http://${host}:${lk.dashboardPort}/`, {
