@@ -48,7 +48,12 @@ export function availablePeers(): PeerName[] {
 export async function startPeer(name: PeerName, dir: string, host: string, port: number, upstreamPort: number): Promise<ChildProcess> {
   const child = { haproxy: startHaproxy, caddy: startCaddy, go: startGoProxy, node: startNodeHttpProxy }[name](dir, host, port, upstreamPort)
   track(child)
-  await listening(child, host, port)
+  // Kept for an error message: Caddy, for one, logs its warnings there at every start.
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-4000)))
+  await listening(child, host, port).catch((err: Error) => {
+    throw new Error(`${err.message}:\n${stderr}`)
+  })
   return child
 }
 
@@ -71,32 +76,33 @@ frontend bench
 backend app
   server app 127.0.0.1:${upstreamPort}
 `)
-  return spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
 /**
- * Caddy from a Caddyfile: admin endpoint off, automatic HTTPS off, nothing saved to the home
- * directory. Caddy 2 sends no telemetry. Go's default GOMAXPROCS (every core), as users run it.
+ * Caddy from a Caddyfile: admin endpoint off, automatic HTTPS off, its home and config
+ * directories (where it autosaves the config; 2.6 has no `persist_config off`) in the bench's
+ * temp dir. Caddy 2 sends no telemetry. Go's default GOMAXPROCS (every core), as users run it.
  */
 function startCaddy(dir: string, host: string, port: number, upstreamPort: number): ChildProcess {
   const cfg = join(dir, 'Caddyfile')
   writeFileSync(cfg, `{
-  admin off
-  auto_https off
-  persist_config off
-  log {
-    level WARN
-  }
+\tadmin off
+\tauto_https off
+\tlog {
+\t\tlevel WARN
+\t}
 }
+
 http://:${port} {
-  bind ${host}
-  reverse_proxy 127.0.0.1:${upstreamPort}
+\tbind ${host}
+\treverse_proxy 127.0.0.1:${upstreamPort}
 }
 `)
   const home = join(dir, 'caddy-home')
   mkdirSync(home, { recursive: true })
   const env = { ...process.env, HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config') }
-  return spawn('caddy', ['run', '--config', cfg, '--adapter', 'caddyfile'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+  return spawn('caddy', ['run', '--config', cfg, '--adapter', 'caddyfile'], { stdio: ['ignore', 'ignore', 'pipe'], env })
 }
 
 /**
@@ -138,7 +144,7 @@ function goProxyBinary(): string {
 }
 
 function startGoProxy(_dir: string, host: string, port: number, upstreamPort: number): ChildProcess {
-  return spawn(goProxyBinary(), [`http://127.0.0.1:${upstreamPort}`, `${host}:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawn(goProxyBinary(), [`http://127.0.0.1:${upstreamPort}`, `${host}:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
 /**
@@ -153,7 +159,7 @@ function startNodeHttpProxy(_dir: string, host: string, port: number, upstreamPo
     const proxy = httpProxy.createProxyServer({ target: 'http://127.0.0.1:${upstreamPort}', agent, xfwd: true })
     proxy.on('error', (err, req, res) => { res.writeHead(502); res.end() })
     http.createServer((req, res) => proxy.web(req, res)).listen(${port}, '${host}')`
-  return spawn('node', ['-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawn('node', ['-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
 /** Resolves once host:port accepts a TCP connection; rejects if the child exits first or after 20 s. */
