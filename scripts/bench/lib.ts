@@ -13,11 +13,13 @@ export interface WrkResult {
   rps: number
   p50ms: number
   p99ms: number
-  /** Non-2xx/3xx responses plus socket errors. */
+  /** Non-2xx/3xx responses, socket errors and timeouts. */
   errors: number
   non2xx: number
-  /** connect + read + write + timeout errors wrk reports. */
+  /** connect + read + write errors wrk reports. */
   socketErrors: number
+  /** Requests unanswered after wrk's 2 s timeout. */
+  timeouts: number
   /** Requests completed in the phase. */
   requests?: number
 }
@@ -78,17 +80,18 @@ function wrkArgs(peer: Peer, url: string, opts: { seconds: number; connections?:
   return ['netns', 'exec', peer.ns, 'wrk', `-t${threads}`, `-c${opts.connections ?? 64}`, `-d${opts.seconds}s`, '--latency', ...(opts.headers ?? []).flatMap((h) => ['-H', h]), url]
 }
 
-/** Requests/s, p50/p99 and errors (non-2xx/3xx plus socket errors) from wrk's report. */
+/** Requests/s, p50/p99 and errors (non-2xx/3xx, socket errors, timeouts) from wrk's report. */
 function parseWrk(url: string, out: string, stderr: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)
   const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(out)
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out)
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
-  const socketErrors = sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0
+  const socketErrors = sockErr ? sockErr.slice(1, 4).reduce((a, b) => a + Number(b), 0) : 0
+  const timeouts = Number(sockErr?.[4] ?? 0)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
   if (!rps) throw new Error(`wrk ${url} failed:\n${out}\n${stderr}`)
-  return { rps, p50ms: p50 ? ms(p50[1], p50[2]) : NaN, p99ms: p99 ? ms(p99[1], p99[2]) : NaN, errors: non2xx + socketErrors, non2xx, socketErrors, requests }
+  return { rps, p50ms: p50 ? ms(p50[1], p50[2]) : NaN, p99ms: p99 ? ms(p99[1], p99[2]) : NaN, errors: non2xx + socketErrors + timeouts, non2xx, socketErrors, timeouts, requests }
 }
 
 /** Have `stopChildren` kill a child started elsewhere. */

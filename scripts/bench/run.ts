@@ -9,7 +9,7 @@
  *   through each of them against the upstream reached directly.
  * Then cold start, timed two ways (exec to the first 200, exec to the "ready" log line), and
  * idle RSS of the compiled binary, from a fresh and from a used data dir, against a compiled
- * bare Bun.serve hello and a compiled Elysia hello. About 4 minutes at 5 s per phase.
+ * bare Bun.serve hello and a compiled Elysia hello. About 3.5 minutes at 5 s per phase.
  * Results go to a JSON file; `--compare old.json` prints the change per row.
  *   bun scripts/bench/run.ts [--seconds 5] [--json out.json] [--compare old.json] [--no-deno]
  */
@@ -50,7 +50,7 @@ function print(row: Row): void {
   const cpu = row.cpuUs !== undefined ? `  cpu ${row.cpuUs.toFixed(1).padStart(5)} µs/req` : ''
   const num = row.rps !== undefined ? `${row.rps.toFixed(0).padStart(8)} req/s  p50 ${row.p50ms!.toFixed(2).padStart(6)} ms  p99 ${row.p99ms!.toFixed(2).padStart(6)} ms${cpu}` : `${row.value!.toFixed(1).padStart(8)} ${row.unit}`
   const extra = [
-    row.rps !== undefined ? (row.errors ? `ERRORS ${row.errors} (non-2xx ${row.non2xx}, socket ${row.socketErrors})` : 'errors 0') : '',
+    row.rps !== undefined ? (row.errors ? `ERRORS ${row.errors} (non-2xx ${row.non2xx}, socket ${row.socketErrors}, timeout ${row.timeouts})` : 'errors 0') : '',
     row.readyMs !== undefined ? `ready line ${row.readyMs.toFixed(1)} ms  idle RSS ${row.idleRssMb!.toFixed(1)} MiB` : '',
     row.peakRssMb !== undefined ? `peak RSS ${row.peakRssMb.toFixed(0)} MiB` : '',
     row.baseline ? `${row.ratio!.toFixed(2)}x ${row.baseline}` : '',
@@ -81,7 +81,7 @@ function helloBinary(dir: string, kind: 'bun' | 'elysia' | 'elysia-bytecode'): s
   writeFileSync(src, code)
   const out = join(dir, `${kind}-hello`)
   const flags = kind === 'elysia-bytecode' ? ['--bytecode', '--format=esm'] : []
-  const r = spawnSync(BUN, ['build', '--compile', ...flags, '--minify', src, '--outfile', out], { stdio: 'inherit', cwd: ROOT })
+  const r = spawnSync(BUN, ['build', '--compile', ...flags, '--minify', src, '--outfile', out], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT })
   if (r.status !== 0) throw new Error(`compiling the ${kind} hello failed`)
   return out
 }
@@ -216,6 +216,7 @@ try {
   await lk.stop()
 
   if (!argv.includes('--no-deno')) {
+    console.log('\nunder Deno (deno run src/main.ts), ratios vs the Bun ceiling:')
     try {
       const dk = await startLatchkey({ runtime: 'deno', args: ['--host', host, '--no-tui'], env: { LATCHKEY_AUTH_TOKEN: TOKEN } })
       latchkeys.push(dk)
@@ -232,6 +233,7 @@ try {
   // Cold start and idle memory of the compiled binary against compiled hellos, timed two
   // ways (lib.ts coldStart): exec to the first 200, and exec to the "ready" log line. Seven
   // starts each, the median kept: one start is too noisy on a shared machine.
+  const hellos = { bun: helloBinary(dir, 'bun'), elysia: helloBinary(dir, 'elysia'), bytecode: helloBinary(dir, 'elysia-bytecode') }
   console.log('\ncold start, median of 7: exec to the first 200 (ratios), exec to the "ready" line, idle RSS after 1.5 s:')
   type Start = { startMs: number; readyMs: number; idleRssMb: number }
   const median = async (start: () => Promise<Start>): Promise<Start> => {
@@ -244,9 +246,9 @@ try {
     const port = await freePort()
     return coldStart([bin, String(port)], `http://127.0.0.1:${port}/`, /ready/)
   })
-  const bunHello = await helloStart(helloBinary(dir, 'bun'))
-  const elysiaHello = await helloStart(helloBinary(dir, 'elysia'))
-  const bytecodeHello = await helloStart(helloBinary(dir, 'elysia-bytecode'))
+  const bunHello = await helloStart(hellos.bun)
+  const elysiaHello = await helloStart(hellos.elysia)
+  const bytecodeHello = await helloStart(hellos.bytecode)
   // latchkey at --log-level info, which prints its "ready" line: first from a fresh data dir
   // per start (a first start ever), then from one data dir all its starts share (every start
   // after that; the last fresh one, so it has been used from the first counted start).
