@@ -196,12 +196,13 @@ try {
     console.log(`\napp proxy, wrk -t2 -c${connections}, ratios vs nginx:`)
     const opts = { ...load, connections }
     print({ name: `upstream direct c=${connections}`, ...measure(upstreamServer.pid!, `http://${host}:${upstreamPort}/`, opts) })
-    let nginx = 0
-    for (const p of proxies) {
-      const r = measure(p.pid, `http://${host}:${p.port}/`, { ...opts, headers: p.headers })
-      nginx ||= r.rps
-      const rssMb = p.pid === lkPid ? { peakRssMb: rss(lkPid).peak } : {}
-      print({ name: `${p.label} c=${connections}`, ...r, ...rssMb, ...(p.pid === proxies[0].pid ? {} : { baseline: 'vs nginx', ratio: r.rps / nginx }) })
+    const viaProxy = (p: (typeof proxies)[number]) => measure(p.pid, `http://${host}:${p.port}/`, { ...opts, headers: p.headers })
+    const [nginxProxy, ...others] = proxies
+    const nginx = viaProxy(nginxProxy)
+    print({ name: `${nginxProxy.label} c=${connections}`, ...nginx })
+    for (const p of others) {
+      const r = viaProxy(p)
+      print({ name: `${p.label} c=${connections}`, ...r, ...(p.pid === lkPid && { peakRssMb: rss(lkPid).peak }), baseline: 'vs nginx', ratio: r.rps / nginx.rps })
     }
   }
 
