@@ -13,7 +13,13 @@ export interface WrkResult {
   rps: number
   p50ms: number
   p99ms: number
+  /** Non-2xx/3xx responses, socket errors and timeouts. */
   errors: number
+  non2xx: number
+  /** connect + read + write errors wrk reports. */
+  socketErrors: number
+  /** Requests unanswered after wrk's 2 s timeout. */
+  timeouts: number
   /** Requests completed in the phase. */
   requests?: number
 }
@@ -74,17 +80,35 @@ function wrkArgs(peer: Peer, url: string, opts: { seconds: number; connections?:
   return ['netns', 'exec', peer.ns, 'wrk', `-t${threads}`, `-c${opts.connections ?? 64}`, `-d${opts.seconds}s`, '--latency', ...(opts.headers ?? []).flatMap((h) => ['-H', h]), url]
 }
 
-/** Requests/s, p50/p99 and errors (non-2xx/3xx plus socket errors) from wrk's report. */
+/** Requests/s, p50/p99 and errors (non-2xx/3xx, socket errors, timeouts) from wrk's report. */
 function parseWrk(url: string, out: string, stderr: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)
   const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(out)
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out)
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
-  const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0)
+  const socketErrors = sockErr ? sockErr.slice(1, 4).reduce((a, b) => a + Number(b), 0) : 0
+  const timeouts = Number(sockErr?.[4] ?? 0)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
   if (!rps) throw new Error(`wrk ${url} failed:\n${out}\n${stderr}`)
-  return { rps, p50ms: p50 ? ms(p50[1], p50[2]) : NaN, p99ms: p99 ? ms(p99[1], p99[2]) : NaN, errors, requests }
+  return { rps, p50ms: p50 ? ms(p50[1], p50[2]) : NaN, p99ms: p99 ? ms(p99[1], p99[2]) : NaN, errors: non2xx + socketErrors + timeouts, non2xx, socketErrors, timeouts, requests }
+}
+
+/** Have `stopChildren` kill a child started elsewhere. */
+export function track(child: ChildProcess): void {
+  children.push(child)
+}
+
+/**
+ * MiB/s of one download from inside the peer's namespace with curl, discarding the body;
+ * throws unless exactly `bytes` arrived.
+ */
+export function download(peer: Peer, url: string, bytes: number, headers: string[] = []): number {
+  const args = ['netns', 'exec', peer.ns, 'curl', '-sS', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', ...headers.flatMap((h) => ['-H', h]), url]
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 300_000 })
+  const [speed, size] = (r.stdout ?? '').trim().split(' ').map(Number)
+  if (size !== bytes) throw new Error(`download of ${url} got ${size} of ${bytes} bytes: ${r.stderr}`)
+  return speed / (1024 * 1024)
 }
 
 /** Start a child and wait for `ready` on its stdout. It is killed by `stopChildren`. */
@@ -169,27 +193,41 @@ export function workerPid(masterPid: number): number {
   throw new Error(`nginx ${masterPid} has no worker`)
 }
 
-/** Time from exec to the first 200 on `url`, and the RSS after `idleMs` of idling. */
-export async function coldStart(cmd: string[], url: string, idleMs = 1500): Promise<{ startMs: number; idleRssMb: number }> {
+/**
+ * One start of a server, timed two ways from exec: to the first 200 on `url` (polled every
+ * 2 ms: when a client is first served), and to the first output matching `ready` (when the
+ * server says it is listening). Then its RSS after `idleMs` of idling.
+ */
+export async function coldStart(cmd: string[], url: string, ready: RegExp, idleMs = 1500): Promise<{ startMs: number; readyMs: number; idleRssMb: number }> {
   const t0 = performance.now()
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'ignore' })
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
+  let out = ''
+  let readyMs = NaN
+  const onData = (d: Buffer) => {
+    if (!Number.isNaN(readyMs)) return
+    out += d
+    if (ready.test(out)) readyMs = performance.now() - t0
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
   for (;;) {
     try {
       const res = await fetch(url)
       if (res.status === 200) break
     } catch {}
-    if (performance.now() - t0 > 20000) throw new Error(`${cmd[0]} never answered ${url}`)
+    if (performance.now() - t0 > 20000) throw new Error(`${cmd[0]} never answered ${url}:\n${out}`)
     await new Promise((r) => setTimeout(r, 2))
   }
   const startMs = performance.now() - t0
   await new Promise((r) => setTimeout(r, idleMs))
+  if (Number.isNaN(readyMs)) throw new Error(`${cmd[0]} printed nothing matching ${ready}:\n${out}`)
   const idleRssMb = rss(child.pid!).now
   // Wait for the exit: the next start may reuse the same data dir (and its lock).
   const exited = new Promise((r) => child.once('exit', r))
   child.kill('SIGTERM')
   await exited
-  return { startMs, idleRssMb }
+  return { startMs, readyMs, idleRssMb }
 }
 
 /** Open file descriptors of a process (entries of /proc/<pid>/fd). */

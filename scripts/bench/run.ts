@@ -2,9 +2,14 @@
  * `npm run bench`: one run, one table. Every load is sent by wrk from a network-namespace
  * peer to this machine's own addresses; each phase lasts --seconds (<= 10). Each latchkey row
  * is also printed as a ratio to its baseline measured in the same run:
- *   raw Bun.serve hello (the ceiling) for latchkey's own routes and assets,
- *   the upstream reached directly for the proxied app, and nginx in front of it.
- * Then the compiled binary's cold start and idle RSS against a compiled bare Elysia hello.
+ *   raw Bun.serve hello (the ceiling) for latchkey's own routes and assets;
+ *   for the proxied app, nginx in front of the same upstream, beside what users would
+ *   otherwise pick (HAProxy, Caddy, a Go httputil.ReverseProxy, node http-proxy; peers.ts),
+ *   at 64 and 400 connections, every row with its errors; then a 1 GiB body streamed
+ *   through each of them against the upstream reached directly.
+ * Then cold start, timed two ways (exec to the first 200, exec to the "ready" log line), and
+ * idle RSS of the compiled binary, from a fresh and from a used data dir, against a compiled
+ * bare Bun.serve hello and a compiled Elysia hello. About 3.5 minutes at 5 s per phase.
  * Results go to a JSON file; `--compare old.json` prints the change per row.
  *   bun scripts/bench/run.ts [--seconds 5] [--json out.json] [--compare old.json] [--no-deno]
  */
@@ -14,7 +19,8 @@ import { join, resolve } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { createPeer } from '../../test/helpers/netns.ts'
 import { BUN, ROOT, startLatchkey, type Latchkey } from '../../test/helpers/latchkey.ts'
-import { coldStart, cpuSeconds, freePort, rss, spawnServer, startNginx, stopChildren, workerPid, wrk, type WrkResult } from './lib.ts'
+import { coldStart, cpuSeconds, download, freePort, rss, spawnServer, startNginx, stopChildren, workerPid, wrk, type WrkResult } from './lib.ts'
+import { availablePeers, startPeer, type PeerName } from './peers.ts'
 
 const argv = process.argv.slice(2)
 const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined)
@@ -32,6 +38,9 @@ interface Row extends Partial<WrkResult> {
   peakRssMb?: number
   value?: number
   unit?: string
+  /** Cold start rows: exec to the "ready" log line (value is exec to the first 200), and idle RSS. */
+  readyMs?: number
+  idleRssMb?: number
 }
 const rows: Row[] = []
 const byName = (n: string) => rows.find((r) => r.name === n)!
@@ -40,8 +49,13 @@ function print(row: Row): void {
   rows.push(row)
   const cpu = row.cpuUs !== undefined ? `  cpu ${row.cpuUs.toFixed(1).padStart(5)} µs/req` : ''
   const num = row.rps !== undefined ? `${row.rps.toFixed(0).padStart(8)} req/s  p50 ${row.p50ms!.toFixed(2).padStart(6)} ms  p99 ${row.p99ms!.toFixed(2).padStart(6)} ms${cpu}` : `${row.value!.toFixed(1).padStart(8)} ${row.unit}`
-  const extra = [row.peakRssMb !== undefined ? `peak RSS ${row.peakRssMb.toFixed(0)} MiB` : '', row.errors ? `ERRORS ${row.errors}` : '', row.baseline ? `${row.ratio!.toFixed(2)}x ${row.baseline}` : ''].filter(Boolean).join('  ')
-  console.log(`${row.name.padEnd(34)} ${num}  ${extra}`)
+  const extra = [
+    row.rps !== undefined ? (row.errors ? `ERRORS ${row.errors} (non-2xx ${row.non2xx}, socket ${row.socketErrors}, timeout ${row.timeouts})` : 'errors 0') : '',
+    row.readyMs !== undefined ? `ready line ${row.readyMs.toFixed(1)} ms  idle RSS ${row.idleRssMb!.toFixed(1)} MiB` : '',
+    row.peakRssMb !== undefined ? `peak RSS ${row.peakRssMb.toFixed(0)} MiB` : '',
+    row.baseline ? `${row.ratio!.toFixed(2)}x ${row.baseline}` : '',
+  ].filter(Boolean).join('  ')
+  console.log(`${row.name.padEnd(38)} ${num}  ${extra}`)
 }
 
 function ensureBinary(): string {
@@ -54,17 +68,21 @@ function ensureBinary(): string {
 }
 
 /**
- * A compiled bare Elysia hello: the cold-start and memory baseline (plain `bun build
- * --compile`). With `bytecode`, also precompiled as latchkey's own binary is, for reference.
+ * The cold-start and memory baselines, compiled with plain `bun build --compile`: a bare
+ * Bun.serve hello (the floor for any compiled Bun server) and a bare Elysia hello. Each prints
+ * "ready" once listening. 'elysia-bytecode' is also precompiled as latchkey's binary is.
  */
-function bareElysiaBinary(dir: string, bytecode = false): string {
-  const src = join(ROOT, '.cache', 'bench', 'elysia-hello.ts')
+function helloBinary(dir: string, kind: 'bun' | 'elysia' | 'elysia-bytecode'): string {
+  const code = kind === 'bun'
+    ? `Bun.serve({ hostname: '127.0.0.1', port: Number(process.argv[2]), fetch: () => new Response('hello') })\nconsole.log('ready')\n`
+    : `import { Elysia } from 'elysia'\nnew Elysia().get('/', () => 'hello').listen({ hostname: '127.0.0.1', port: Number(process.argv[2]) }, () => console.log('ready'))\n`
   mkdirSync(join(ROOT, '.cache', 'bench'), { recursive: true })
-  writeFileSync(src, `import { Elysia } from 'elysia'\nnew Elysia().get('/', () => 'hello').listen({ hostname: '127.0.0.1', port: Number(process.argv[2]) })\n`)
-  const out = join(dir, bytecode ? 'elysia-hello-bytecode' : 'elysia-hello')
-  const flags = bytecode ? ['--bytecode', '--format=esm'] : []
-  const r = spawnSync(BUN, ['build', '--compile', ...flags, '--minify', src, '--outfile', out], { stdio: 'inherit', cwd: ROOT })
-  if (r.status !== 0) throw new Error('compiling the Elysia hello failed')
+  const src = join(ROOT, '.cache', 'bench', `${kind === 'bun' ? 'bun' : 'elysia'}-hello.ts`)
+  writeFileSync(src, code)
+  const out = join(dir, `${kind}-hello`)
+  const flags = kind === 'elysia-bytecode' ? ['--bytecode', '--format=esm'] : []
+  const r = spawnSync(BUN, ['build', '--compile', ...flags, '--minify', src, '--outfile', out], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT })
+  if (r.status !== 0) throw new Error(`compiling the ${kind} hello failed`)
   return out
 }
 
@@ -77,9 +95,20 @@ try {
   const helloPort = await freePort()
   const upstreamPort = await freePort()
   const nginxPort = await freePort()
+  const peerNames = availablePeers()
   const hello = await spawnServer([BUN, '-e', `Bun.serve({ hostname: '${host}', port: ${helloPort}, fetch: () => new Response('hello') }); console.log('up')`], /up/)
-  // The upstream answers on loopback (for latchkey and nginx) and on the host end (direct).
-  const upstream = `const h = () => new Response('hello, world\\n'); for (const hostname of ['127.0.0.1', '${host}']) Bun.serve({ hostname, port: ${upstreamPort}, fetch: h }); console.log('up')`
+  // The upstream answers on loopback (for the proxies) and on the host end (direct): a small
+  // answer, or `/big?mb=N` streamed in 1 MiB chunks as the client reads.
+  const upstream = `
+    const big = new Uint8Array(1024 * 1024).fill(97)
+    const fetch = (req) => {
+      const u = new URL(req.url)
+      if (u.pathname !== '/big') return new Response('hello, world\\n')
+      let left = Number(u.searchParams.get('mb') ?? '1024')
+      return new Response(new ReadableStream({ pull(c) { if (left-- <= 0) return c.close(); c.enqueue(big) } }, { highWaterMark: 0 }))
+    }
+    for (const hostname of ['127.0.0.1', '${host}']) Bun.serve({ hostname, port: ${upstreamPort}, idleTimeout: 60, fetch })
+    console.log('up')`
   const upstreamServer = await spawnServer([BUN, '-e', upstream], /up/)
   const nginxMaster = startNginx(dir, `${host}:${nginxPort}`, upstreamPort)
 
@@ -95,13 +124,13 @@ try {
   const auth = [`Authorization: Bearer ${TOKEN}`]
   const load = { seconds }
   /** wrk against `url`, with the CPU the process `pid` spent per request. */
-  const measure = (pid: number, url: string, opts: { seconds: number; headers?: string[] }): WrkResult & { cpuUs: number } => {
+  const measure = (pid: number, url: string, opts: { seconds: number; connections?: number; headers?: string[] }): WrkResult & { cpuUs: number } => {
     const before = cpuSeconds(pid)
     const r = wrk(peer, url, opts)
     return { ...r, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / (r.requests || 1) }
   }
   const lkPid = lk.proc.pid!
-  console.log(`latchkey bench: wrk -t2 -c64, ${seconds} s per phase, from ${peer.ns} (${peer.peerAddress}) to ${host}`)
+  console.log(`latchkey bench: wrk -t2 -c64 (the app proxy also -c400), ${seconds} s per phase, from ${peer.ns} (${peer.peerAddress}) to ${host}`)
 
   const ceiling = measure(hello.pid!, `http://${host}:${helloPort}/`, load)
   print({ name: 'raw Bun.serve hello (ceiling)', ...ceiling })
@@ -148,22 +177,47 @@ try {
   const served = measure(lkPid, `${base}${asset}`, load)
   print({ name: 'latchkey static dashboard asset', ...served, peakRssMb: rss(lk.proc.pid!).peak, baseline: 'vs raw asset', ratio: served.rps / rawAsset.rps })
 
-  const direct = measure(upstreamServer.pid!, `http://${host}:${upstreamPort}/`, load)
-  print({ name: 'upstream direct', ...direct })
-  const proxied = measure(lkPid, `http://${host}:${appPort}/`, { ...load, headers: auth })
-  print({ name: 'latchkey proxied app', ...proxied, peakRssMb: rss(lk.proc.pid!).peak, baseline: 'vs direct', ratio: proxied.rps / direct.rps })
-  const nginx = measure(workerPid(nginxMaster.pid!), `http://${host}:${nginxPort}/`, load)
-  print({ name: 'nginx proxy', ...nginx, baseline: 'vs direct', ratio: nginx.rps / direct.rps })
+  // The app proxy beside the proxies users would otherwise pick, all in front of the same
+  // upstream on 127.0.0.1; each row's CPU is the proxy process's own (nginx: its one worker).
   // What Bun's own HTTP client allows: a bare fetch proxy with no guard, logging or rewriting.
   const bareProxyPort = await freePort()
-  const bareServer = await spawnServer([BUN, '-e', `Bun.serve({ hostname: '${host}', port: ${bareProxyPort}, fetch: (r) => fetch('http://127.0.0.1:${upstreamPort}' + new URL(r.url).pathname) }); console.log('up')`], /up/)
-  const bare = measure(bareServer.pid!, `http://${host}:${bareProxyPort}/`, load)
-  print({ name: 'bare Bun fetch proxy', ...bare, baseline: 'vs direct', ratio: bare.rps / direct.rps })
-  print({ name: 'latchkey proxied vs bare Bun proxy', value: proxied.rps / bare.rps, unit: 'x' })
-  print({ name: 'latchkey proxied vs nginx', value: proxied.rps / nginx.rps, unit: 'x' })
+  const bareServer = await spawnServer([BUN, '-e', `Bun.serve({ hostname: '${host}', port: ${bareProxyPort}, idleTimeout: 60, fetch(r) { const u = new URL(r.url); return fetch('http://127.0.0.1:${upstreamPort}' + u.pathname + u.search) } }); console.log('up')`], /up/)
+  const peerLabels: Record<PeerName, string> = { haproxy: 'HAProxy (nbthread 1)', caddy: 'Caddy reverse_proxy', go: 'Go httputil.ReverseProxy', node: 'node http-proxy' }
+  const proxies: { label: string; port: number; pid: number; headers?: string[] }[] = [
+    { label: 'nginx proxy (1 worker)', port: nginxPort, pid: workerPid(nginxMaster.pid!) },
+    { label: 'latchkey proxied app', port: appPort, pid: lkPid, headers: auth },
+  ]
+  for (const name of peerNames) {
+    const port = await freePort()
+    proxies.push({ label: peerLabels[name], port, pid: (await startPeer(name, dir, host, port, upstreamPort)).pid! })
+  }
+  proxies.push({ label: 'bare Bun fetch proxy', port: bareProxyPort, pid: bareServer.pid! })
+  for (const connections of [64, 400]) {
+    console.log(`\napp proxy, wrk -t2 -c${connections}, ratios vs nginx:`)
+    const opts = { ...load, connections }
+    print({ name: `upstream direct c=${connections}`, ...measure(upstreamServer.pid!, `http://${host}:${upstreamPort}/`, opts) })
+    const viaProxy = (p: (typeof proxies)[number]) => measure(p.pid, `http://${host}:${p.port}/`, { ...opts, headers: p.headers })
+    const [nginxProxy, ...others] = proxies
+    const nginx = viaProxy(nginxProxy)
+    print({ name: `${nginxProxy.label} c=${connections}`, ...nginx })
+    for (const p of others) {
+      const r = viaProxy(p)
+      print({ name: `${p.label} c=${connections}`, ...r, ...(p.pid === lkPid && { peakRssMb: rss(lkPid).peak }), baseline: 'vs nginx', ratio: r.rps / nginx.rps })
+    }
+  }
+
+  console.log('\n1 GiB streamed through each proxy (curl from the namespace), ratios vs direct:')
+  const big = (port: number, headers?: string[]) => download(peer, `http://${host}:${port}/big?mb=1024`, 1024 ** 3, headers)
+  const streamDirect = big(upstreamPort)
+  print({ name: 'stream: upstream direct', value: streamDirect, unit: 'MiB/s' })
+  for (const p of proxies) {
+    const mib = big(p.port, p.headers)
+    print({ name: `stream: ${p.label}`, value: mib, unit: 'MiB/s', baseline: 'vs direct', ratio: mib / streamDirect })
+  }
   await lk.stop()
 
   if (!argv.includes('--no-deno')) {
+    console.log('\nunder Deno (deno run src/main.ts), ratios vs the Bun ceiling:')
     try {
       const dk = await startLatchkey({ runtime: 'deno', args: ['--host', host, '--no-tui'], env: { LATCHKEY_AUTH_TOKEN: TOKEN } })
       latchkeys.push(dk)
@@ -177,41 +231,51 @@ try {
     }
   }
 
-  // Cold start and idle memory of the compiled binary vs a compiled bare Elysia hello.
-  const elysia = bareElysiaBinary(dir)
-  // Five starts each, the median kept: one start is too noisy on a shared machine.
-  const median = async (start: () => Promise<{ startMs: number; idleRssMb: number }>) => {
-    const runs = []
-    for (let i = 0; i < 5; i++) runs.push(await start())
-    const mid = (xs: number[]) => xs.sort((a, b) => a - b)[2]
-    return { startMs: mid(runs.map((r) => r.startMs)), idleRssMb: mid(runs.map((r) => r.idleRssMb)) }
+  // Cold start and idle memory of the compiled binary against compiled hellos, timed two
+  // ways (lib.ts coldStart): exec to the first 200, and exec to the "ready" log line. Seven
+  // starts each, the median kept: one start is too noisy on a shared machine.
+  const hellos = { bun: helloBinary(dir, 'bun'), elysia: helloBinary(dir, 'elysia'), bytecode: helloBinary(dir, 'elysia-bytecode') }
+  console.log('\ncold start, median of 7: exec to the first 200 (ratios), exec to the "ready" line, idle RSS after 1.5 s:')
+  type Start = { startMs: number; readyMs: number; idleRssMb: number }
+  const median = async (start: () => Promise<Start>): Promise<Start> => {
+    const runs: Start[] = []
+    for (let i = 0; i < 7; i++) runs.push(await start())
+    const mid = (key: keyof Start) => runs.map((r) => r[key]).sort((a, b) => a - b)[3]
+    return { startMs: mid('startMs'), readyMs: mid('readyMs'), idleRssMb: mid('idleRssMb') }
   }
   const helloStart = (bin: string) => median(async () => {
-    const ePort = await freePort()
-    return coldStart([bin, String(ePort)], `http://127.0.0.1:${ePort}/`)
+    const port = await freePort()
+    return coldStart([bin, String(port)], `http://127.0.0.1:${port}/`, /ready/)
   })
-  const bareStart = await helloStart(elysia)
-  const bytecodeStart = await helloStart(bareElysiaBinary(dir, true))
-  // A data dir that has been used: what every start but the first finds.
-  const data = mkdtempSync(join(dir, 'data-'))
-  const ours = await median(async () => {
-    const lPort = await freePort()
-    return coldStart([binary, '--data-dir', data, '--port', String(lPort), '--api-port', '0', '--no-tui', '--log-level', 'warn'], `http://127.0.0.1:${lPort}/api/health`)
+  const bunHello = await helloStart(hellos.bun)
+  const elysiaHello = await helloStart(hellos.elysia)
+  const bytecodeHello = await helloStart(hellos.bytecode)
+  // latchkey at --log-level info, which prints its "ready" line: first from a fresh data dir
+  // per start (a first start ever), then from one data dir all its starts share (every start
+  // after that; the last fresh one, so it has been used from the first counted start).
+  let data = ''
+  const latchkeyStart = (dataDir: () => string) => median(async () => {
+    const port = await freePort()
+    return coldStart([binary, '--data-dir', dataDir(), '--port', String(port), '--api-port', '0', '--no-tui', '--log-level', 'info'], `http://127.0.0.1:${port}/api/health`, /INFO\s+ready/)
   })
-  print({ name: 'compiled Elysia hello cold start', value: bareStart.startMs, unit: 'ms' })
-  print({ name: 'latchkey binary cold start', value: ours.startMs, unit: 'ms', baseline: 'vs Elysia hello', ratio: ours.startMs / bareStart.startMs })
-  print({ name: '  Elysia hello, --bytecode', value: bytecodeStart.startMs, unit: 'ms' })
-  print({ name: '  latchkey vs bytecode hello', value: ours.startMs / bytecodeStart.startMs, unit: 'x' })
-  print({ name: 'compiled Elysia hello idle RSS', value: bareStart.idleRssMb, unit: 'MiB' })
-  print({ name: 'latchkey binary idle RSS', value: ours.idleRssMb, unit: 'MiB', baseline: 'vs Elysia hello', ratio: ours.idleRssMb / bareStart.idleRssMb })
+  const fresh = await latchkeyStart(() => (data = mkdtempSync(join(dir, 'data-'))))
+  const used = await latchkeyStart(() => data)
+  const startRow = (name: string, r: Start, vs?: [string, Start]) => print({ name, value: r.startMs, unit: 'ms', readyMs: r.readyMs, idleRssMb: r.idleRssMb, ...(vs && { baseline: `vs ${vs[0]}`, ratio: r.startMs / vs[1].startMs }) })
+  startRow('compiled Bun.serve hello start', bunHello)
+  startRow('compiled Elysia hello start', elysiaHello, ['Bun.serve hello', bunHello])
+  startRow('  Elysia hello, --bytecode', bytecodeHello, ['Bun.serve hello', bunHello])
+  startRow('latchkey start, fresh data dir', fresh, ['Elysia hello', elysiaHello])
+  startRow('latchkey start, used data dir', used, ['Elysia hello', elysiaHello])
 
-  const statusRatio = byName('latchkey /api/remote/status Bearer').ratio!
+  const ratio = (name: string) => byName(name).ratio!.toFixed(2)
+  const errorRows = rows.filter((r) => r.errors)
   console.log('\ntargets:')
-  const checkFloor = byName('raw Bun.serve, status bytes + check').ratio!
-  console.log(`  authenticated API vs raw Bun.serve   ${statusRatio.toFixed(2)}x (target >= 0.85x; raw Bun.serve doing only the token check: ${checkFloor.toFixed(2)}x)`)
-  console.log(`  proxied app vs nginx                 ${(proxied.rps / nginx.rps).toFixed(2)}x (target >= 1.0x; a bare Bun fetch proxy: ${(bare.rps / nginx.rps).toFixed(2)}x)`)
-  console.log(`  cold start vs Elysia hello           ${(ours.startMs / bareStart.startMs).toFixed(2)}x (target <= 1.5x)`)
-  console.log(`  idle RSS vs Elysia hello             ${(ours.idleRssMb / bareStart.idleRssMb).toFixed(2)}x (target <= 1.5x)`)
+  console.log(`  authenticated API vs raw Bun.serve   ${ratio('latchkey /api/remote/status Bearer')}x (target >= 0.85x; raw Bun.serve doing only the token check: ${ratio('raw Bun.serve, status bytes + check')}x)`)
+  console.log(`  proxied app vs nginx                 c=64 ${ratio('latchkey proxied app c=64')}x, c=400 ${ratio('latchkey proxied app c=400')}x (target >= 1.0x; a bare Bun fetch proxy: ${ratio('bare Bun fetch proxy c=64')}x, ${ratio('bare Bun fetch proxy c=400')}x)`)
+  console.log(`  1 GiB stream vs direct               ${ratio('stream: latchkey proxied app')}x (target >= 0.8x)`)
+  console.log(`  cold start vs Elysia hello           fresh ${(fresh.startMs / elysiaHello.startMs).toFixed(2)}x, used ${(used.startMs / elysiaHello.startMs).toFixed(2)}x (target <= 1.5x)`)
+  console.log(`  idle RSS vs Elysia hello             ${(used.idleRssMb / elysiaHello.idleRssMb).toFixed(2)}x (target <= 1.5x)`)
+  console.log(`  errors                               ${errorRows.length ? errorRows.map((r) => `${r.name}: ${r.errors}`).join(', ') : 'none'} (target: none)`)
 
   mkdirSync(join(jsonOut, '..'), { recursive: true })
   writeFileSync(jsonOut, JSON.stringify({ at: new Date().toISOString(), seconds, rows }, null, 2) + '\n')
@@ -223,7 +287,7 @@ try {
       const o = old.rows.find((x) => x.name === r.name)
       if (!o) continue
       const [now, was] = r.rps !== undefined ? [r.rps, o.rps!] : [r.value!, o.value!]
-      console.log(`  ${r.name.padEnd(34)} ${((now / was - 1) * 100).toFixed(1).padStart(6)}%`)
+      console.log(`  ${r.name.padEnd(38)} ${((now / was - 1) * 100).toFixed(1).padStart(6)}%`)
     }
   }
 } finally {
