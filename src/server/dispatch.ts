@@ -32,8 +32,9 @@ export interface AppHandler {
 export interface DispatchDeps {
   services: Services
   /**
-   * The API once built, else null. Start-up listens first and builds the Elysia API just
-   * after (its modules are a good part of a cold start), so a health check is answered at once.
+   * The API once built, else null. Start-up listens first and the first request that is not
+   * a health check builds the Elysia API (its modules are a good part of a cold start and of
+   * an idle latchkey's memory), so a health check is answered at once.
    */
   api(): Api | null
   /** Build the API now (once), for a request that needs it before the warm-up did. */
@@ -106,6 +107,8 @@ export function createDispatcher(deps: DispatchDeps) {
       return [new ApiError(404, 'headless', 'Headless mode (latchkey serve) serves no dashboard: use the /api endpoints').toResponse(), false]
     }
     if (conn.listener === 'api') return [new ApiError(404, 'not_found', 'This port serves /api only; the dashboard is on the dashboard port').toResponse(), false]
+    // A page or asset request means a browser: its API calls follow, so build the API now.
+    if (deps.api() === null) void deps.buildApi()
     const asset = dashboard?.assets.get(path)
     if (asset && path !== '/index.html') return [assetResponse(asset, request), false]
 

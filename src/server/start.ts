@@ -30,9 +30,6 @@ import { NetworkAccess } from './network-access.ts'
 import { machineAddresses } from '../connect/machine-addresses.ts'
 import { attachEventSources, emitDenied } from '../webhooks/event-sources.ts'
 
-/** How long after listening the API is built if no request asked for it first. */
-const API_WARMUP_MS = 50
-
 export interface Running {
   services: Services
   listeners: Listeners
@@ -155,8 +152,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     })
     const dashboard = mode === 'dashboard' ? await loadDashboard() : null
     if (dashboard) services.pageStyle = { linked: dashboard.cssHref ? { href: dashboard.cssHref } : null, inline: dashboard.inlineStyle }
-    // The API (Elysia and every route group) is built once listening: on the first request
-    // that needs it, or a moment after start, whichever comes first.
+    // The API (Elysia and every route group) is built once listening, by the first request
+    // that is not a health check: a latchkey nobody has used yet holds less, and starts sooner.
     let api: Api | null = null
     let building: Promise<Api> | null = null
     const buildApi = () => (building ??= import('../app.ts').then(({ createApi }) => (api = createApi(services))))
@@ -176,7 +173,6 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     await apps.start()
     writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))
-    setTimeout(() => void buildApi(), API_WARMUP_MS)
     log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
     let stopping: Promise<void> | null = null
     const stop = () =>

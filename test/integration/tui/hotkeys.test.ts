@@ -114,7 +114,8 @@ describe('TUI hotkeys', () => {
 
   it('draws a scannable one-time login QR with K', async () => {
     pane.keys('k')
-    const screen = await pane.waitFor(/Login QR · one-time/)
+    // The title can be on screen a frame before the whole code is: wait until it reads.
+    const screen = await pane.waitFor((s) => /Login QR · one-time/.test(s) && decodeScreenQr(s, /Login QR · one-time/) !== null)
     const decoded = decodeScreenQr(screen, /Login QR · one-time/)
     const { url } = await api(info, 'GET', '/remote/status')
     expect(decoded).toStartWith(`${url}/remote-login?rt=`)
