@@ -10,7 +10,7 @@ import type { Api } from '../app.ts'
 import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
 import { callerOf, refusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
-import { presentsCredential } from '../guard/identify.ts'
+import { presentsCredential, type Caller } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
 import { htmlResponse, messagePage, signInPage, signInRefused, WRONG_TOKEN, type PageStyle } from '../dashboard/pages.ts'
 import { normalizeUrl, validHost } from './host-header.ts'
@@ -43,7 +43,8 @@ export interface DispatchDeps {
   apps?: AppHandler
 }
 
-const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/remote-login'
+/** Paths the API answers: /api, the login links, and GET /metrics (src/api/metrics.ts). */
+const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/remote-login' || path === '/metrics'
 
 /** The path of a request URL without parsing the whole URL (this runs on every request). */
 function pathOf(url: string): string {
@@ -86,6 +87,11 @@ export function createDispatcher(deps: DispatchDeps) {
   const csp = contentSecurityPolicy(services.config.apiBase)
   const trusted = services.guard.options.trustedProxies
   const style: PageStyle = dashboard?.cssHref ? { href: dashboard.cssHref } : null
+  /** Tell the guard's metrics hook how a request the dispatcher itself judged came out. */
+  const decided = <T extends ApiError | null>(caller: Caller, refused: T): T => {
+    services.guard.decided(caller.via, refused ? refused.status : 'admitted')
+    return refused
+  }
 
   async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
     if (conn.listener === 'app') return [await deps.apps!.handle(request, conn, ctx), false]
@@ -93,8 +99,9 @@ export function createDispatcher(deps: DispatchDeps) {
       // Every presented credential counts against the guess limits (issue 5), public routes
       // included: /api/whoami would otherwise confirm guesses without limit.
       if (presentsCredential(request)) {
-        const limited = services.guard.limiter.account(request, await callerOf(request, services.guard), conn)
-        if (limited) return [limited.toResponse(), false]
+        const caller = await callerOf(request, services.guard)
+        const limited = services.guard.limiter.account(request, caller, conn)
+        if (limited) return [decided(caller, limited).toResponse(), false]
       }
       const api = deps.api()
       if (api) return [await api.handle(request), false]
@@ -118,6 +125,7 @@ export function createDispatcher(deps: DispatchDeps) {
     // Guessing ?token= on pages is limited like the API (issue 5): 429 before any exchange.
     const limited = services.guard.limiter.account(request, caller, conn)
     if (limited) {
+      decided(caller, limited)
       if (!isNavigation(request)) return [limited.toResponse(), false]
       return [messagePage('Too many attempts', limited.message, 429, style, limited.headers), true]
     }
@@ -132,7 +140,7 @@ export function createDispatcher(deps: DispatchDeps) {
     if (path !== '/' && path !== '/index.html') {
       return [messagePage('Not found', 'There is no page at this address.', 404, style), true]
     }
-    const refused = refusal(caller, 'viewer')
+    const refused = decided(caller, refusal(caller, 'viewer'))
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
       const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
@@ -143,15 +151,20 @@ export function createDispatcher(deps: DispatchDeps) {
 
   /** The fetch handler for one listener. */
   return function handlerFor(kind: ListenerKind, localPort: () => number, app?: string) {
+    const count = services.metrics.requests(kind)
     return async (incoming: Request, ctx: RequestContext): Promise<Response> => {
       if (!validHost(incoming.headers.get('host'))) {
+        count(400)
         return withSecurityHeaders(new ApiError(400, 'bad_host', 'The request needs exactly one valid Host header').toResponse(), { page: false, csp })
       }
       let request = normalizeUrl(incoming)
       const path = pathOf(request.url)
       if (kind !== 'app' && kind !== 'api' && isApiPath(path) && request.method !== 'GET' && request.method !== 'HEAD') {
         const limited = limitApiBody(request)
-        if (limited instanceof ApiError) return limited.toResponse()
+        if (limited instanceof ApiError) {
+          count(413)
+          return limited.toResponse()
+        }
         request = limited
       }
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
@@ -169,6 +182,7 @@ export function createDispatcher(deps: DispatchDeps) {
           res = new ApiError(500, 'internal_error', 'Something went wrong inside latchkey; the log has the details').toResponse()
         }
       }
+      count(res?.status ?? 101)
       // An upgraded WebSocket: nothing more to send (Bun) or the 101 as the runtime made it (Deno).
       if (res === undefined) return res as unknown as Response
       if (res.status === 101 || (kind === 'app' && res.headers.has('upgrade'))) return res
