@@ -43,6 +43,22 @@ function familyOf(name: string, types: Map<string, PromFamily['type']>): string 
   return name
 }
 
+/** HELP text knows two escapes, `\\\\` and `\\n`. */
+function unescapeHelp(text: string): string {
+  let out = ''
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '\\') {
+      out += text[i]
+      continue
+    }
+    const next = text[++i]
+    if (next === 'n') out += '\n'
+    else if (next === '\\') out += '\\'
+    else throw new Error(`unknown escape "\\${next ?? ''}" in HELP`)
+  }
+  return out
+}
+
 function parseValue(text: string): number {
   if (!FLOAT.test(text)) throw new Error(`"${text}" is not a float`)
   if (/Inf$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity
@@ -114,8 +130,7 @@ export function parseExposition(text: string): Map<string, PromFamily> {
         const f = family(name)
         if (kind === 'HELP') {
           if (f.help !== null) throw new Error('second HELP')
-          if (/\\(?![\\n])/.test(rest)) throw new Error('unknown escape in HELP')
-          f.help = rest.replace(/\\(\\|n)/g, (_m, c) => (c === 'n' ? '\n' : '\\'))
+          f.help = unescapeHelp(rest)
         } else {
           if (types.has(name)) throw new Error('second TYPE')
           if (f.samples.length > 0) throw new Error('TYPE after samples')

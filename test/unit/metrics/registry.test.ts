@@ -132,6 +132,7 @@ describe('parseExposition (the test reader)', () => {
   const bad: [string, string][] = [
     ['no final line feed', '# TYPE a counter\na 1'],
     ['an unknown escape', 'a{x="\\t"} 1\n'],
+    ['an unknown escape in HELP', '# HELP a x \\" y\na 1\n'],
     ['an unquoted label value', 'a{x=1} 1\n'],
     ['a bad metric name', '1a 1\n'],
     ['TYPE after samples', 'a 1\n# TYPE a counter\n'],
