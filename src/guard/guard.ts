@@ -1,7 +1,8 @@
 /**
  * The guard of one latchkey: the narrow set of things every decision needs (the identity
- * options, the guess limiter, the origin policy, a log and a refusal callback), and the
- * three calls the listeners and routes make: callerOf(), refusal() and admit().
+ * options, the guess limiter, the origin policy, a log, a refusal callback and a decision
+ * counter for the metrics), and the three calls the listeners and routes make: callerOf(),
+ * refusal() and admit().
  */
 import type { Logger } from '../log.ts'
 import { ApiError } from '../errors.ts'
