@@ -14,6 +14,7 @@ import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
 import type { NetworkAccess } from './server/network-access.ts'
 import type { PageStyle } from './dashboard/pages.ts'
+import type { LatchkeyMetrics } from './metrics/latchkey-metrics.ts'
 
 export interface Services {
   config: Config
@@ -46,4 +47,6 @@ export interface Services {
   webhooks?: WebhookService
   /** Addresses the admin opened from the dashboard while latchkey runs (server/network-access.ts). */
   network: NetworkAccess
+  /** Counters and scrape-time readings for GET /metrics (src/metrics/). */
+  metrics: LatchkeyMetrics
 }

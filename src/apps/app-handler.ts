@@ -77,6 +77,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const method = isWebSocketUpgrade(r.request) ? 'WS' : r.request.method
     services.log.info('app request refused', { app: r.app?.spec.name ?? '(none)', status, code, method, path: r.path, address: r.caller?.address })
     if (!r.app) return
+    const ms = performance.now() - r.started
     accessLog.record(r.app.spec.name, {
       time: isoNow(),
       identity: r.caller ? identityOf(r.caller) : 'anonymous',
@@ -84,8 +85,9 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       path: r.path,
       status,
       bytes: 0,
-      durationMs: Math.round(performance.now() - r.started),
+      durationMs: Math.round(ms),
     })
+    services.metrics.appRequest(r.app.spec.name, status, 0, ms / 1000)
   }
 
   const targets = new Map<string, URL>()
@@ -107,7 +109,10 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     const caller = known instanceof Promise ? await known : known
     // Wrong credentials count as guesses here as on the dashboard (the limiter answers once per request).
     const limited = services.guard.limiter.account(request, caller, conn)
-    if (limited) return refuse({ request, path, started, app, caller }, limited)
+    if (limited) {
+      services.guard.decided(caller.via, 429)
+      return refuse({ request, path, started, app, caller }, limited)
+    }
     const secrets = latchkeySecrets(services)
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
     if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && presented(request).query !== null && isNavigation(request)) {
@@ -121,6 +126,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, style: deps.pageStyle, app: app.spec.name })
     }
     const refused = refusal(caller, app.spec.role)
+    services.guard.decided(caller.via, refused ? refused.status : 'admitted')
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
         note({ request, path, started, app, caller }, 401, refused.code)
@@ -165,7 +171,8 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     // latchkey has checked the origin; the app sees its own, so its own CSRF check agrees.
     if (origin !== null && origin.toLowerCase() === self) headers.set('origin', target.origin)
     const upstreamUrl = app.spec.target + path + withoutSecrets(search, secrets)
-    const log = (status: number, bytes: number) =>
+    const log = (status: number, bytes: number) => {
+      const ms = performance.now() - started
       accessLog.record(app.spec.name, {
         time: isoNow(),
         identity: identityOf(caller),
@@ -173,8 +180,10 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
         path,
         status,
         bytes,
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round(ms),
       })
+      services.metrics.appRequest(app.spec.name, status, bytes, ms / 1000)
+    }
 
     try {
       if (websocket) {

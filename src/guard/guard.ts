@@ -1,13 +1,14 @@
 /**
  * The guard of one latchkey: the narrow set of things every decision needs (the identity
- * options, the guess limiter, the origin policy, a log and a refusal callback), and the
- * three calls the listeners and routes make: callerOf(), refusal() and admit().
+ * options, the guess limiter, the origin policy, a log, a refusal callback and a decision
+ * counter for the metrics), and the three calls the listeners and routes make: callerOf(),
+ * refusal() and admit().
  */
 import type { Logger } from '../log.ts'
 import { ApiError } from '../errors.ts'
 import { connectionOf } from './connection.ts'
 import { requestState } from './request-state.ts'
-import { identify, type Caller, type GuardOptions } from './identify.ts'
+import { identify, type Caller, type GuardOptions, type Via } from './identify.ts'
 import { atLeast, type Need } from './roles.ts'
 import { checkStateChange, checkRevealingGet } from './same-origin.ts'
 import type { GuessLimiter } from './guess-limiter.ts'
@@ -20,6 +21,8 @@ export interface Guard {
   log: Pick<Logger, 'debug' | 'info' | 'warn'>
   /** Told of each of the guard's own 403s (webhooks send admin.denied); never of cross-site refusals. */
   onDenied(request: Request, caller: Caller, message: string): void
+  /** Told of each decision on a guarded request: admitted, or the refusal's status (metrics count them). */
+  decided(via: Via, outcome: 'admitted' | number): void
 }
 
 /**
@@ -81,6 +84,7 @@ function decide(request: Request, need: Need, guard: Guard, caller: Caller): voi
   // Wrong guesses over budget are refused first (429); a valid credential never is.
   const limited = guard.limiter.account(request, caller, connectionOf(request)!)
   const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, guard.origins)
+  guard.decided(caller.via, refused ? refused.status : 'admitted')
   if (refused) refuse(request, caller, refused, guard)
   requestState(request).admitted = caller
 }

@@ -43,7 +43,8 @@ export interface DispatchDeps {
   apps?: AppHandler
 }
 
-const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/remote-login'
+/** Paths the API answers: /api, the login links, and GET /metrics (src/api/metrics.ts). */
+const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/remote-login' || path === '/metrics'
 
 /** The path of a request URL without parsing the whole URL (this runs on every request). */
 function pathOf(url: string): string {
@@ -86,6 +87,11 @@ export function createDispatcher(deps: DispatchDeps) {
   const csp = contentSecurityPolicy(services.config.apiBase)
   const trusted = services.guard.options.trustedProxies
   const style: PageStyle = dashboard?.cssHref ? { href: dashboard.cssHref } : null
+  /** Tell the guard's metrics hook how a request the dispatcher itself judged came out. */
+  const decided = <T extends ApiError | null>(caller: Caller, refused: T): T => {
+    services.guard.decided(caller.via, refused ? refused.status : 'admitted')
+    return refused
+  }
 
   /**
    * An /api request (not on an app listener). Not async, and awaiting only what is pending:
@@ -104,7 +110,7 @@ export function createDispatcher(deps: DispatchDeps) {
 
   function accounted(request: Request, caller: Caller, conn: Connection, path: string): Response | Promise<Response> {
     const limited = services.guard.limiter.account(request, caller, conn)
-    return limited ? limited.toResponse() : toBuiltApi(request, path)
+    return limited ? decided(caller, limited).toResponse() : toBuiltApi(request, path)
   }
 
   function toBuiltApi(request: Request, path: string): Response | Promise<Response> {
@@ -133,6 +139,7 @@ export function createDispatcher(deps: DispatchDeps) {
     // Guessing ?token= on pages is limited like the API (issue 5): 429 before any exchange.
     const limited = services.guard.limiter.account(request, caller, conn)
     if (limited) {
+      decided(caller, limited)
       if (!isNavigation(request)) return [limited.toResponse(), false]
       return [messagePage('Too many attempts', limited.message, 429, style, limited.headers), true]
     }
@@ -147,7 +154,7 @@ export function createDispatcher(deps: DispatchDeps) {
     if (path !== '/' && path !== '/index.html') {
       return [messagePage('Not found', 'There is no page at this address.', 404, style), true]
     }
-    const refused = refusal(caller, 'viewer')
+    const refused = decided(caller, refusal(caller, 'viewer'))
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
       const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
@@ -158,15 +165,20 @@ export function createDispatcher(deps: DispatchDeps) {
 
   /** The fetch handler for one listener. */
   return function handlerFor(kind: ListenerKind, localPort: () => number, app?: string) {
+    const count = services.metrics.requests(kind)
     return async (incoming: Request, ctx: RequestContext): Promise<Response> => {
       if (!validHost(incoming.headers.get('host'))) {
+        count(400)
         return withSecurityHeaders(new ApiError(400, 'bad_host', 'The request needs exactly one valid Host header').toResponse(), { page: false, csp })
       }
       let request = normalizeUrl(incoming)
       const path = pathOf(request.url)
       if (kind !== 'app' && kind !== 'api' && isApiPath(path) && request.method !== 'GET' && request.method !== 'HEAD') {
         const limited = limitApiBody(request)
-        if (limited instanceof ApiError) return limited.toResponse()
+        if (limited instanceof ApiError) {
+          count(413)
+          return limited.toResponse()
+        }
         request = limited
       }
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
@@ -185,6 +197,7 @@ export function createDispatcher(deps: DispatchDeps) {
           res = new ApiError(500, 'internal_error', 'Something went wrong inside latchkey; the log has the details').toResponse()
         }
       }
+      count(res?.status ?? 101)
       // An upgraded WebSocket: nothing more to send (Bun) or the 101 as the runtime made it (Deno).
       if (res === undefined) return res as unknown as Response
       if (res.status === 101 || (kind === 'app' && res.headers.has('upgrade'))) return res

@@ -21,7 +21,9 @@ import { TunnelService } from '../tunnels/tunnel-service.ts'
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts'
 import { AppsService } from '../apps/apps-service.ts'
 import { banner } from '../banner.ts'
-import { VERSION } from '../version.ts'
+import { COMMIT, VERSION } from '../version.ts'
+import { LatchkeyMetrics } from '../metrics/latchkey-metrics.ts'
+import { runtime } from '../runtime/index.ts'
 import { logIdentitySetup, tailscaleWhois } from '../guard/identity-setup.ts'
 import type { Services } from '../context.ts'
 import { applyContainerMode, logContainerMode } from '../container/container-mode.ts'
@@ -85,6 +87,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     // Sessions of a fixed access token or of the persistent login token survive a restart.
     sessions.retainIssuers((issuer) => issuer === accessToken.issuer || issuer === loginTokens.persistentIssuer())
     const mode = args.command === 'serve' ? 'headless' : 'dashboard'
+    const metrics = new LatchkeyMetrics({ version: VERSION, commit: COMMIT, runtime: runtime.name })
     const tunnels = new TunnelService({
       dataDir,
       settings,
@@ -130,6 +133,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         origins: new OriginPolicy(config.allowedOrigins, { host: config.host, ports: ownPorts, live: tunnelOrigins }),
         log,
         onDenied: (request, caller, message) => emitDenied(webhooks, request, caller, message),
+        decided: metrics.guardDecision,
       },
       tunnels,
       webhooks,
@@ -142,6 +146,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         listen: (address, port) => listen('dashboard', address, port, handlerFor),
         log,
       }),
+      metrics,
     }
     logIdentitySetup(config, log)
     logContainerMode(config, log)

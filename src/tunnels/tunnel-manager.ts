@@ -57,6 +57,7 @@ export class TunnelManager {
   #ingress: IngressHandle | null = null
   #restartTimer: ReturnType<typeof setTimeout> | null = null
   #restartAttempts = 0
+  #restarts = 0
   #listeners = new Set<(e: TransitionEvent) => void>()
   readonly pids: PidRegistry
   restore: RestoreInfo = { outcome: 'skipped', reason: 'not_attempted', at: null, provider: null }
@@ -67,6 +68,11 @@ export class TunnelManager {
 
   get state(): TunnelState {
     return this.#state
+  }
+
+  /** Automatic restarts since latchkey started (GET /metrics). */
+  get restarts(): number {
+    return this.#restarts
   }
 
   /** Be told of every state change (tests, the TUI). */
@@ -220,6 +226,7 @@ export class TunnelManager {
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = null
       if (this.#state !== 'failed') return
+      this.#restarts++
       this.start({ provider: run.plan.provider, restart: true }).catch((err) => {
         this.#lastErrorCode = (err as ConflictError).code ?? 'restart_failed'
         this.#lastError = (err as Error).message
