@@ -13,6 +13,7 @@ import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
 import type { NetworkAccess } from './server/network-access.ts'
+import type { Reloader } from './server/reload.ts'
 import type { PageStyle } from './dashboard/pages.ts'
 
 export interface Services {
@@ -46,4 +47,6 @@ export interface Services {
   webhooks?: WebhookService
   /** Addresses the admin opened from the dashboard while latchkey runs (server/network-access.ts). */
   network: NetworkAccess
+  /** Config reloads (SIGHUP, `latchkey reload`, latchkey.yaml edits) and the last outcome; absent until start() is done. */
+  reload?: Reloader
 }

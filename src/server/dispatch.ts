@@ -84,7 +84,6 @@ function healthResponse(version: string, method: string): Response {
 export function createDispatcher(deps: DispatchDeps) {
   const { services, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
-  const trusted = services.guard.options.trustedProxies
   const style: PageStyle = dashboard?.cssHref ? { href: dashboard.cssHref } : null
 
   async function route(request: Request, conn: Connection, ctx: RequestContext, path: string): Promise<[Response | undefined, boolean]> {
@@ -155,6 +154,8 @@ export function createDispatcher(deps: DispatchDeps) {
         request = limited
       }
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
+      // Read per request: a config reload may change the list.
+      const trusted = services.guard.options.trustedProxies
       if (trusted.length > 0 && ctx.peer) conn.viaTrustedProxy = isTrustedProxy(ctx.peer.address, trusted)
       recordConnection(request, conn)
       let res: Response | undefined
