@@ -48,12 +48,18 @@ export async function renderMachine(): Promise<void> {
 
 const TRIGGERS = { signal: 'SIGHUP or latchkey reload', file: 'latchkey.yaml changed' }
 
+/** The reload shown last (undefined until the first status). */
+let shownAt: string | null | undefined
+
 /** One line under the facts: when the config was last reloaded, and what came of it. */
 function showReload(status: RemoteStatus): void {
   const node = $('[data-reload-status]')
   const r = status.reload
   // Answers to actions carry it too; a status without the field leaves the line as it is.
   if (r === undefined) return
+  // A reload that applied while the page is open may change the facts above (allowed origins).
+  if (shownAt !== undefined && r && r.at !== shownAt && r.ok && r.applied.length) void renderMachine().catch(() => {})
+  shownAt = r?.at ?? null
   node.hidden = !r
   if (!r) return node.replaceChildren()
   const when = new Date(r.at).toLocaleTimeString()

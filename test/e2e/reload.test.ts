@@ -55,6 +55,8 @@ describe('dashboard: last config reload', () => {
     expect(applied).toContain('applied allowedOrigins.')
     expect(applied).toContain('Restart needed')
     expect(applied).toContain('for host.')
+    // The facts above follow the reload without a page load.
+    await page.waitForFunction(() => document.querySelector('[data-machine-facts]')?.textContent?.includes('two.example'))
     await screenshot(page, 'reload-applied')
   })
 })

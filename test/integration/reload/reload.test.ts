@@ -193,7 +193,7 @@ describe('reloading latchkey.yaml', () => {
     const sent = await curlFrom(null, lk.url('/api/webhooks/test'), { method: 'POST', headers: { ...bearer(KEY_TWO), 'content-type': 'application/json' }, body: '{}' })
     expect(sent.status).toBe(202)
     const [got] = await rx.waitFor(1)
-    expect(JSON.parse(got.body).event).toBe('webhook.test')
+    expect(got.headers['x-latchkey-event']).toBe('webhook.test')
 
     // appTimeoutMs 60000 → 1000: a silent app now gets a 502 long before curl gives up.
     const stayPort = await appPortOf('stay', KEY_TWO)
