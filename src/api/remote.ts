@@ -7,6 +7,7 @@
 import { Elysia, t } from 'elysia'
 import type { Services } from '../context.ts'
 import { guardPlugin } from '../guard/plugin.ts'
+import type { ReloadStatus } from '../server/reload-status.ts'
 
 export const model = {
   activate: t.Object(
@@ -20,7 +21,11 @@ const noStore = (body: unknown, status = 200) => Response.json(body, { status, h
 /** GET /api/remote/status: the tunnel's status plus `reload`, the last config reload's outcome (null before any). */
 export function remoteStatus(services: Pick<Services, 'tunnels' | 'reload'>) {
   const s = services.tunnels.statusNow()
-  const withReload = <T extends object>(status: T) => ({ ...status, reload: services.reload?.last ?? null })
+  // Note: statusNow() builds a fresh object per call, so the field is added, not copied in (the polled route).
+  const withReload = <T extends object>(status: T) => {
+    ;(status as T & { reload: unknown }).reload = services.reload?.last ?? null
+    return status as T & { reload: ReloadStatus | null }
+  }
   return s instanceof Promise ? s.then(withReload) : withReload(s)
 }
 
