@@ -141,6 +141,10 @@ describe('reloading latchkey.yaml', () => {
     for (const end = Date.now() + 10_000; !(wsOut.includes('echo:before') && events.length >= 2) && Date.now() < end; ) await Bun.sleep(25)
     expect(wsOut).toContain('echo:before')
 
+    // An app added from the dashboard (settings.json) lives beside the file's apps.
+    const added = await curlFrom(null, lk.url('/api/apps'), { method: 'POST', headers: { ...bearer(KEY_TWO), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'dash', target: up.url }) })
+    expect(added.status).toBe(201)
+
     const before = reloadLines().length
     writeFileSync(join(lk.dataDir, 'latchkey.yaml'), yaml({ apps: [app('stay'), app('fresh')], more: ['appTimeoutMs: 60000'] }))
     process.kill(lk.proc.pid!, 'SIGHUP')
@@ -152,6 +156,9 @@ describe('reloading latchkey.yaml', () => {
     expect(res.status).toBe(200)
     expect(res.json().path).toBe('/hello')
     await expect(peer.fetch(`http://${peer.hostAddress}:${leavePort}/x`, { headers: bearer(KEY_TWO), timeoutMs: 3000 })).rejects.toThrow(/\(7\)/)
+    const listed = (await curlFrom(null, lk.url('/api/apps'), { headers: bearer(KEY_TWO) })).json().apps.map((a: any) => [a.name, a.source])
+    expect(listed.sort()).toEqual([['dash', 'dashboard'], ['fresh', 'config'], ['stay', 'config']])
+    expect((await peer.fetch(`${dash}/apps/dash/x`, { headers: bearer(KEY_TWO) })).status).toBe(200)
 
     ws.stdin.write('again\n')
     await wsDone
