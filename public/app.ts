@@ -7,7 +7,7 @@ import { applyTheme, loadTheme, storedTheme } from './theme.ts'
 import { startLiveStatus } from './live-status.ts'
 import { initTunnelPanel } from './tunnel-panel.ts'
 import { initProviderForm } from './provider-form.ts'
-import { renderMachine, type Access } from './machine-panel.ts'
+import { initReloadStatus, renderMachine, type Access } from './machine-panel.ts'
 import { api } from './api.ts'
 import { initConnectPanel, renderConnect } from './connect-panel.ts'
 import { initReachPanel, renderReach } from './reach-panel.ts'
@@ -66,6 +66,7 @@ async function boot(): Promise<void> {
   void loadTheme(PREFERENCES_API).then(showTheme)
   initTunnelPanel()
   initAppsPanel()
+  initReloadStatus()
   startLiveStatus()
   onShow('remote', guarded(renderMachine))
   onShow('apps', guarded(refreshApps))

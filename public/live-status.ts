@@ -14,6 +14,17 @@ export interface RemoteStatus {
   lastErrorCode: string | null
   externalTunnel: { provider: string; url: string; urls: string[]; funnel: boolean } | null
   restore: { outcome: string; reason: string; at: string | null; provider: string | null; message?: string }
+  /** The last config reload (src/server/reload-status.ts); null before any. */
+  reload?: ReloadStatus | null
+}
+
+export interface ReloadStatus {
+  at: string
+  ok: boolean
+  trigger: 'signal' | 'file'
+  applied: string[]
+  needsRestart: string[]
+  error: string | null
 }
 
 type Listener = (s: RemoteStatus) => void

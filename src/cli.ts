@@ -90,7 +90,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 const byFlag = new Map(OPTIONS.filter((o) => o.flag).map((o) => [o.flag!, o]))
 
-export const COMMANDS = ['run', 'serve', 'doctor', 'service', 'tunnel', 'help', 'version'] as const
+export const COMMANDS = ['run', 'serve', 'doctor', 'service', 'tunnel', 'reload', 'help', 'version'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface ParsedArgs {
@@ -239,6 +239,7 @@ export function helpText(version: string): string {
     '  latchkey service install [options] run "latchkey serve [options]" at login (systemd or launchd)',
     '  latchkey service uninstall         remove that service',
     '  latchkey tunnel start|stop|status  control the tunnel of the latchkey running on this machine',
+    '  latchkey reload [--data-dir DIR]   apply latchkey.yaml to the running latchkey (as SIGHUP or saving the file does)',
     '',
     'Options (precedence: flag > environment > latchkey.yaml > default):',
   ]

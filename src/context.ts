@@ -13,6 +13,7 @@ import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
 import type { NetworkAccess } from './server/network-access.ts'
+import type { Reloader } from './server/reload.ts'
 import type { PageStyle } from './dashboard/pages.ts'
 import type { LatchkeyMetrics } from './metrics/latchkey-metrics.ts'
 
@@ -49,4 +50,6 @@ export interface Services {
   network: NetworkAccess
   /** Counters and scrape-time readings for GET /metrics (src/metrics/). */
   metrics: LatchkeyMetrics
+  /** Config reloads (SIGHUP, `latchkey reload`, latchkey.yaml edits) and the last outcome; absent until start() is done. */
+  reload?: Reloader
 }

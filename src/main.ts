@@ -7,6 +7,7 @@ import { runTui, wantsTui } from './tui/index.ts'
 import { doctor } from './commands/doctor.ts'
 import { service } from './commands/service.ts'
 import { tunnel } from './commands/tunnel.ts'
+import { reload } from './commands/reload.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -17,6 +18,7 @@ const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>>
   doctor: (args, env) => doctor(args, env),
   service: (args, env) => service(args, env),
   tunnel: (args, env) => tunnel(args, env),
+  reload: (args, env) => reload(args, env),
 }
 
 function fail(err: unknown): never {

@@ -1,6 +1,7 @@
 /**
- * GET /api/remote/events: the remote status (runbook §2.3, the body of GET /api/remote/status)
- * as Server-Sent Events, so the dashboard shows `starting` … `running` without polling.
+ * GET /api/remote/events: the remote status (runbook §2.3, the body of GET /api/remote/status,
+ * the last config reload included) as Server-Sent Events, so the dashboard shows `starting`
+ * … `running`, and a reload's outcome, without polling.
  * One `status` event at once, then one whenever the status changes; a comment line every
  * 15 s keeps the stream inside the listeners' idle timeout (DESIGN.md: keep timeouts on,
  * with heartbeats for streams). SSE format: https://html.spec.whatwg.org/multipage/server-sent-events.html
@@ -8,6 +9,7 @@
 import { Elysia } from 'elysia'
 import type { Services } from '../context.ts'
 import { guardPlugin } from '../guard/plugin.ts'
+import { remoteStatus } from './remote.ts'
 
 export const HEARTBEAT_MS = 15_000
 
@@ -72,8 +74,23 @@ export function statusStream(tunnels: StatusSource, signal?: AbortSignal, heartb
   })
 }
 
+/** The status of GET /api/remote/status, told of tunnel changes and of config reloads. */
+function statusSource(services: Services): StatusSource {
+  return {
+    status: async () => remoteStatus(services),
+    onChange(listener) {
+      const offTunnel = services.tunnels.onChange(listener)
+      const offReload = services.reload?.onChange(listener)
+      return () => {
+        offTunnel()
+        offReload?.()
+      }
+    },
+  }
+}
+
 export function eventRoutes(services: Services) {
   return new Elysia({ name: 'api.events', prefix: '/api/remote' })
     .use(guardPlugin(services.guard))
-    .get('/events', ({ request }) => statusStream(services.tunnels, request.signal), { role: 'viewer' })
+    .get('/events', ({ request }) => statusStream(statusSource(services), request.signal), { role: 'viewer' })
 }

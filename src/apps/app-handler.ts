@@ -34,8 +34,9 @@ export interface AppHandlerDeps {
   /**
    * How long an app may stay silent, unless it sets its own `timeout`: no response head or
    * WebSocket accept (502), or a response body that sends nothing (the connection is cut).
+   * Read per request: a config reload may change it.
    */
-  timeoutMs: number
+  timeoutMs: () => number
   /** The dashboard's look for latchkey's own pages on app ports (inline: every path is the app's). */
   pageStyle: PageStyle
 }
@@ -156,7 +157,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       return refuse({ request, path, started, app, caller }, new ApiError(503, 'app_paused', `"${app.spec.name}" is paused by an admin; it answers again once resumed`, undefined, { 'retry-after': '30' }))
     }
 
-    const timeoutMs = app.spec.timeout !== undefined ? app.spec.timeout * 1000 : deps.timeoutMs
+    const timeoutMs = app.spec.timeout !== undefined ? app.spec.timeout * 1000 : deps.timeoutMs()
     const target = targetOf(app)
     const prefix = conn.listener === 'app' ? undefined : app.spec.path
     const headers = upstreamHeaders(request.headers, {

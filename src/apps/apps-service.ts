@@ -20,7 +20,8 @@ import { detectLocalApps, type DetectedPort } from './detect.ts'
 export interface AppsOptions {
   /** Opens a port-mode app's listener (src/server/listeners.ts `listen`). */
   open: OpenListener
-  timeoutMs: number
+  /** The global app timeout, read per request (a config reload may change it). */
+  timeoutMs: () => number
   healthIntervalMs?: number
 }
 
@@ -60,6 +61,16 @@ export class AppsService {
     this.registry.close()
     this.accessLog.flush()
     await this.listeners.stop()
+  }
+
+  /**
+   * Take on a reloaded latchkey.yaml app list: added apps open their listeners, removed apps
+   * close theirs, changed apps are served as they now are (a listener moves only when its port
+   * changed, so open connections of other apps are never touched). Resolves once listeners follow.
+   */
+  async reconfigure(configApps: readonly AppSpec[]): Promise<void> {
+    this.registry.setConfigApps(configApps)
+    await this.listeners.sync(this.registry.list())
   }
 
   /** What GET /api/apps shows: the apps this caller may open, with health. */

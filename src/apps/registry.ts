@@ -1,7 +1,7 @@
 /**
  * The apps latchkey fronts: the operator's (latchkey.yaml and `--app`, read-only) merged
  * with the ones an admin added from the dashboard (settings.json), rebuilt whenever
- * settings.json changes so edits apply without a restart.
+ * settings.json changes or latchkey.yaml is reloaded, so edits apply without a restart.
  */
 import type { SettingsStore } from '../config/settings-store.ts'
 import type { Logger } from '../log.ts'
@@ -17,7 +17,7 @@ export interface AppEntry {
 type ChangeListener = (apps: readonly AppEntry[]) => void
 
 export class AppRegistry {
-  readonly #config: readonly AppSpec[]
+  #config: readonly AppSpec[]
   readonly #settings: SettingsStore
   readonly #log: Logger
   #apps = new Map<string, AppEntry>()
@@ -51,6 +51,15 @@ export class AppRegistry {
       if (path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47)) return app
     }
     return undefined
+  }
+
+  /**
+   * Replace the operator's apps (a latchkey.yaml reload). Dashboard apps stay as they are;
+   * the merge follows the same rules as at start, and every change listener is told.
+   */
+  setConfigApps(apps: readonly AppSpec[]): void {
+    this.#config = apps
+    this.#rebuild()
   }
 
   /**

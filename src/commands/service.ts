@@ -111,6 +111,8 @@ export function systemdUnit(command: string[], envFile: string | null): string {
     'Type=exec',
     `ExecStart=${command.map(systemdArg).join(' ')}`,
     ...(envFile ? [`EnvironmentFile=${systemdArg(envFile)}`] : []),
+    // `systemctl reload` applies latchkey.yaml without a restart (src/server/reload.ts).
+    'ExecReload=/bin/kill -HUP $MAINPID',
     // Exit 1 is a runtime failure (a port in use included): try again. Exit 2 is a configuration
     // error that a restart cannot fix: stop and let the journal say why.
     'Restart=on-failure',

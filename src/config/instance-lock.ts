@@ -16,9 +16,41 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+const lockPath = (dataDir: string) => join(dataDir, 'latchkey.pid')
+
+/** The pid the data dir's lock names, alive or not (null: no lock). */
+export function lockHolder(dataDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(lockPath(dataDir), 'utf8').trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Whether process `pid` started no later than `epochMs` (with 2 s of slack for clock
+ * rounding): a pid reused by a newer process after a crash fails this. Linux reads
+ * /proc/<pid>/stat (start time in clock ticks after boot; USER_HZ is 100 on every Linux
+ * ABI) and /proc/stat `btime`; elsewhere the answer is true (unknown).
+ */
+export function startedBefore(pid: number, epochMs: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, starttime field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[19])
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1])
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return true
+    return btime * 1000 + ticks * 10 <= epochMs + 2000
+  } catch {
+    return true
+  }
+}
+
 /** Take the data dir's lock or throw naming the process that holds it. Returns a release function. */
 export function acquireInstanceLock(dataDir: string): () => void {
-  const path = join(dataDir, 'latchkey.pid')
+  const path = lockPath(dataDir)
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600)

@@ -62,8 +62,7 @@ export function resolveConfig(args: ParsedArgs, env: Record<string, string | und
     if (raw !== undefined && raw !== '') return [coerce(spec, raw, `environment variable ${spec.env}`), 'env']
     return [spec.default, 'default']
   }
-  const [dataDirRaw] = pick('dataDir')
-  const dataDir = expandHome(String(dataDirRaw))
+  const dataDir = resolveDataDir(args, env)
   const [configRaw, configSource] = pick('config')
   const configPath = configRaw ? expandHome(String(configRaw)) : join(dataDir, 'latchkey.yaml')
   const yaml = loadYamlConfig(configPath, configSource !== 'default')
@@ -111,4 +110,15 @@ export function resolveConfig(args: ParsedArgs, env: Record<string, string | und
     throw new UsageError(`"port" and "apiPort" must differ (both are ${values.port})`)
   }
   return { ...(values as unknown as Config), sources }
+}
+
+/**
+ * The data dir alone (flag > environment > default; latchkey.yaml never sets it), for
+ * commands that must find the running latchkey even when the file is broken.
+ */
+export function resolveDataDir(args: ParsedArgs, env: Record<string, string | undefined>): string {
+  const spec = OPTIONS.find((o) => o.key === 'dataDir')!
+  const raw = env[spec.env!]
+  const value = args.flags.has('dataDir') ? args.flags.get('dataDir') : raw ? coerce(spec, raw, `environment variable ${spec.env}`) : spec.default
+  return expandHome(String(value))
 }

@@ -25,6 +25,28 @@ export interface Guard {
   decided(via: Via, outcome: 'admitted' | number): void
 }
 
+/** The options an operator sets in latchkey.yaml, as the running configuration holds them. */
+export type OperatorIdentityOptions = Pick<GuardOptions, 'insecureNoAuth' | 'admins' | 'adminAllowLocalhost' | 'trustedProxies' | 'trustServeHeaders' | 'apiKey'>
+
+/**
+ * The guard's identity options as live views of `config`: each read goes to the object a
+ * config reload updates (src/server/reload.ts), so the next request sees new admins, API
+ * key or trusted proxies. Nothing is copied at start.
+ */
+export function liveGuardOptions(config: OperatorIdentityOptions, rest: Pick<GuardOptions, 'accessToken' | 'sessions' | 'whois'>): GuardOptions {
+  return {
+    get insecureNoAuth() { return config.insecureNoAuth },
+    get admins() { return config.admins },
+    get adminAllowLocalhost() { return config.adminAllowLocalhost },
+    get trustedProxies() { return config.trustedProxies },
+    get trustServeHeaders() { return config.trustServeHeaders },
+    get apiKey() { return config.apiKey },
+    accessToken: rest.accessToken,
+    sessions: rest.sessions,
+    whois: rest.whois,
+  }
+}
+
 /**
  * identify() once per request (the dispatcher may already have asked). A value when the
  * answer is at hand, a promise only while a Tailscale lookup is waited for.

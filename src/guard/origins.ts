@@ -32,20 +32,29 @@ export class OriginPolicy {
   #hostPorts = new Set<string>()
   #ports: () => readonly number[]
   #live: () => readonly string[]
+  #host: string
 
   constructor(entries: readonly string[], opts: OriginPolicyOptions) {
     this.#ports = opts.ports
     this.#live = opts.live ?? (() => [])
-    for (const raw of entries) this.add(raw)
-    if (!WILDCARD_HOSTS.has(opts.host)) this.add(opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host)
+    this.#host = opts.host
+    this.reset(entries)
+  }
+
+  /** Replace the configured entries (a config reload); the bind host stays allowed. */
+  reset(entries: readonly string[]): void {
+    // Built aside and swapped in, so a check running meanwhile sees the old list or the new one.
+    const sets = { exact: new Set<string>(), hosts: new Set<string>(LOOPBACK_HOSTS), hostPorts: new Set<string>() }
+    for (const raw of entries) addEntry(sets, raw)
+    const host = this.#host
+    if (!WILDCARD_HOSTS.has(host)) addEntry(sets, host.includes(':') && !host.startsWith('[') ? `[${host}]` : host)
+    this.#exact = sets.exact
+    this.#hosts = sets.hosts
+    this.#hostPorts = sets.hostPorts
   }
 
   add(raw: string): void {
-    const entry = raw.trim().toLowerCase().replace(/\/+$/, '')
-    if (!entry) return
-    if (/^https?:\/\//.test(entry)) this.#exact.add(entry)
-    else if (/^(\[[0-9a-f:.]+\]|[^:]+):\d+$/.test(entry)) this.#hostPorts.add(entry)
-    else this.#hosts.add(entry)
+    addEntry({ exact: this.#exact, hosts: this.#hosts, hostPorts: this.#hostPorts }, raw)
   }
 
   /** Whether a page of `origin` (the Origin header, exactly as sent) may use the API. */
@@ -68,4 +77,12 @@ export class OriginPolicy {
     if (this.#hostPorts.has(`${host}:${port}`)) return true
     return url.protocol === 'http:' && this.#hosts.has(host) && this.#ports().includes(port)
   }
+}
+
+function addEntry(sets: { exact: Set<string>; hosts: Set<string>; hostPorts: Set<string> }, raw: string): void {
+  const entry = raw.trim().toLowerCase().replace(/\/+$/, '')
+  if (!entry) return
+  if (/^https?:\/\//.test(entry)) sets.exact.add(entry)
+  else if (/^(\[[0-9a-f:.]+\]|[^:]+):\d+$/.test(entry)) sets.hostPorts.add(entry)
+  else sets.hosts.add(entry)
 }

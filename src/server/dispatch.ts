@@ -85,7 +85,6 @@ function healthResponse(version: string, method: string): Response {
 export function createDispatcher(deps: DispatchDeps) {
   const { services, dashboard } = deps
   const csp = contentSecurityPolicy(services.config.apiBase)
-  const trusted = services.guard.options.trustedProxies
   const style: PageStyle = dashboard?.cssHref ? { href: dashboard.cssHref } : null
   /** Tell the guard's metrics hook how a request the dispatcher itself judged came out. */
   const decided = <T extends ApiError | null>(caller: Caller, refused: T): T => {
@@ -182,6 +181,8 @@ export function createDispatcher(deps: DispatchDeps) {
         request = limited
       }
       const conn: Connection = { listener: kind, peer: ctx.peer, localPort: localPort(), app }
+      // Read per request: a config reload may change the list.
+      const trusted = services.guard.options.trustedProxies
       if (trusted.length > 0 && ctx.peer) conn.viaTrustedProxy = isTrustedProxy(ctx.peer.address, trusted)
       recordConnection(request, conn)
       let res: Response | undefined

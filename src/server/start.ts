@@ -1,6 +1,7 @@
 /**
  * Builds the services of one latchkey and starts it: data dir, lock, settings, sessions,
- * guard, API, dashboard, listeners, banner, and a clean shutdown on SIGINT/SIGTERM.
+ * guard, API, dashboard, listeners, banner, config reloads on SIGHUP and file changes, and a
+ * clean shutdown on SIGINT/SIGTERM.
  */
 import type { ParsedArgs } from '../cli.ts'
 import { resolveConfig, type Config } from '../config/resolve.ts'
@@ -31,6 +32,9 @@ import { WebhookService } from '../webhooks/webhook-service.ts'
 import { NetworkAccess } from './network-access.ts'
 import { machineAddresses } from '../connect/machine-addresses.ts'
 import { attachEventSources, emitDenied } from '../webhooks/event-sources.ts'
+import { liveGuardOptions } from '../guard/guard.ts'
+import { Reloader } from './reload.ts'
+import { terminalHungUp } from './hangup.ts'
 
 export interface Running {
   services: Services
@@ -50,20 +54,28 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
   // Signal handlers go in before any listener opens: Bun installs them asynchronously, and a
   // signal that arrives first would kill the process without cleanup.
   let stopNow: (() => Promise<void>) | null = null
+  let reloadNow: (() => void) | null = null
+  let reloadAsked = false
   if (opts.handleSignals !== false) {
     // A write past the file-size limit (`ulimit -f`) must fail with EFBIG, not kill latchkey
     // (SIGXFSZ's default action): settings-store.ts then answers an error and keeps the old
     // file. Bun ignores SIGXFSZ already; Deno does not.
     process.on('SIGXFSZ', () => {})
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.on(sig, () => {
-        if (!stopNow) {
-          releaseLock()
-          process.exit(0)
-        }
-        void stopNow().then(() => process.exit(0))
-      })
+    const stopAndExit = () => {
+      if (!stopNow) {
+        releaseLock()
+        process.exit(0)
+      }
+      void stopNow().then(() => process.exit(0))
     }
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, stopAndExit)
+    // SIGHUP reloads the config (src/server/reload.ts), once start-up is done if it comes
+    // sooner; from a terminal that closed, it is a hang-up and stops latchkey as before.
+    process.on('SIGHUP', () => {
+      if (terminalHungUp()) return stopAndExit()
+      if (reloadNow) reloadNow()
+      else reloadAsked = true
+    })
     // A crash is a runtime failure: stop the tunnel children, then exit 1 (0 is a clean stop, 2 a config error).
     for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
       process.on(ev, (err: unknown) => {
@@ -118,17 +130,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       loginTokens,
       log,
       guard: {
-        options: {
-          insecureNoAuth: config.insecureNoAuth,
-          admins: config.admins,
-          adminAllowLocalhost: config.adminAllowLocalhost,
-          trustedProxies: config.trustedProxies,
-          trustServeHeaders: config.trustServeHeaders,
-          apiKey: config.apiKey,
-          accessToken: () => accessToken.value,
-          sessions,
-          whois: tailscaleWhois(config, log),
-        },
+        // Views of `config`, which a reload updates in place.
+        options: liveGuardOptions(config, { accessToken: () => accessToken.value, sessions, whois: tailscaleWhois(config, log) }),
         limiter: new GuessLimiter(),
         origins: new OriginPolicy(config.allowedOrigins, { host: config.host, ports: ownPorts, live: tunnelOrigins }),
         log,
@@ -164,7 +167,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     const buildApi = () => (building ??= import('../app.ts').then(({ createApi }) => (api = createApi(services))))
     const apps = new AppsService(services, {
       open: appListenerOpener(config.host, () => handlerFor),
-      timeoutMs: config.appTimeoutMs || 300_000,
+      timeoutMs: () => config.appTimeoutMs || 300_000,
     })
     services.apps = apps
     const handlerFor = createDispatcher({ services, api: () => api, buildApi, dashboard, apps: apps.handler })
@@ -176,6 +179,10 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       cloudflareIngress: listeners.cloudflareIngress.port,
     }
     await apps.start()
+    // Watching begins before `ready`: an edit made once latchkey says it is up is never missed.
+    const reloader = new Reloader({ services, args, env, dataDir })
+    services.reload = reloader
+    reloader.watch()
     writeRuntimeFile(dataDir, { pid: process.pid, apiPort: services.ports.api, dashboardPort: services.ports.dashboard, host: config.host })
     print(await banner(services))
     log.info('ready', { dashboard: services.ports.dashboard || undefined, api: services.ports.api, tsi: services.ports.tailscaleIngress, cfi: services.ports.cloudflareIngress, host: config.host })
@@ -183,6 +190,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     const stop = () =>
       (stopping ??= (async () => {
         log.info('shutting down')
+        reloader.close()
         removeRuntimeFile(dataDir)
         await Promise.race([tunnels.shutdown(), new Promise((r) => setTimeout(r, config.tunnelGraceMs + 2000))])
         await Promise.race([Promise.all([apps.stop(), listeners.stop(), services.network.closeAll()]), new Promise((r) => setTimeout(r, 1500))])
@@ -191,6 +199,8 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
         releaseLock()
       })())
     stopNow = stop
+    reloadNow = () => void reloader.reload('signal')
+    if (reloadAsked) reloadNow()
     // Reap tunnels an earlier latchkey left behind, then restore (never blocks startup).
     void tunnels.boot()
     return { services, listeners, stop }

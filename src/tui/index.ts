@@ -8,6 +8,7 @@ import { start, type Running } from '../server/start.ts'
 import { VERSION } from '../version.ts'
 import { Terminal, writeNow } from './terminal.ts'
 import { Tui } from './tui.ts'
+import { terminalHungUp } from '../server/hangup.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -39,8 +40,10 @@ export async function runTui(args: ParsedArgs, env: Env): Promise<Running> {
   const first = (event: string, listener: (...a: any[]) => void) =>
     typeof process.prependListener === 'function' ? process.prependListener(event as any, listener) : process.on(event as any, listener)
   for (const sig of ['SIGINT', 'SIGTERM'] as const) first(sig, () => term.restore())
-  // The terminal is gone: nothing to draw on; stop like SIGTERM does.
+  // The terminal is gone: nothing to draw on; stop like SIGTERM does. Any other SIGHUP
+  // (kill -HUP, latchkey reload) reloads the config and the TUI stays (src/server/start.ts).
   first('SIGHUP', () => {
+    if (!terminalHungUp()) return
     term.restore()
     void running.stop().then(() => process.exit(0))
   })

@@ -29,8 +29,19 @@ export interface WebhookServiceOptions {
 interface Hook {
   index: number
   spec: WebhookSpec
+  secret: string | null
   signed: boolean
   queue: DeliveryQueue
+}
+
+export interface WebhookEntry {
+  spec: WebhookSpec
+  secret: string | null
+}
+
+/** Every webhook with its secret read (a ConfigError when a secret file is missing or empty). */
+export function readWebhookSecrets(specs: readonly WebhookSpec[]): WebhookEntry[] {
+  return specs.map((spec, i) => ({ spec, secret: readWebhookSecret(spec, i) }))
 }
 
 export interface WebhookView extends QueueStatus {
@@ -41,36 +52,66 @@ export interface WebhookView extends QueueStatus {
 }
 
 export class WebhookService {
-  readonly #hooks: Hook[]
+  #hooks: Hook[]
+  #retryBaseMs: number
   readonly #now: () => number
   readonly #instance = hostname()
 
   /** Build from specs whose secrets are already read (see `fromConfig`). */
-  constructor(entries: { spec: WebhookSpec; secret: string | null }[], private readonly o: WebhookServiceOptions) {
+  constructor(entries: WebhookEntry[], private readonly o: WebhookServiceOptions) {
     this.#now = o.now ?? Date.now
-    this.#hooks = entries.map(({ spec, secret }, index) => {
-      o.log.addSecret(secret)
-      const shown = displayUrl(spec.url)
-      const queue = new DeliveryQueue({
-        url: spec.url,
-        headers: (d) => deliveryHeaders(d, secret, o.version),
-        fetch: o.fetch ?? fetch,
-        maxQueue: o.maxQueue ?? DEFAULT_MAX_QUEUE,
-        maxAttempts: o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        backoffMs: exponentialBackoff(o.retryBaseMs),
-        timeoutMs: o.timeoutMs ?? 10_000,
-        now: this.#now,
-        sleep: o.sleep ?? abortableSleep,
-        onFailure: (d, last) => o.log.warn('webhook delivery failed', { webhook: index, url: shown, event: d.event, attempts: last.attempts, error: last.error }),
-        onDrop: () => o.log.warn('webhook queue full: dropping the oldest events', { webhook: index, url: shown, max: o.maxQueue ?? DEFAULT_MAX_QUEUE }),
-      })
-      return { index, spec, signed: secret !== null, queue }
+    this.#retryBaseMs = o.retryBaseMs
+    this.#hooks = entries.map((entry, index) => this.#hook(entry, index))
+  }
+
+  #hook({ spec, secret }: WebhookEntry, index: number): Hook {
+    const o = this.o
+    o.log.addSecret(secret)
+    const shown = displayUrl(spec.url)
+    // The queue's log lines read hook.index: a reload may move the webhook in the list.
+    const hook = { index, spec, secret, signed: secret !== null } as Hook
+    hook.queue = new DeliveryQueue({
+      url: spec.url,
+      headers: (d) => deliveryHeaders(d, secret, o.version),
+      fetch: o.fetch ?? fetch,
+      maxQueue: o.maxQueue ?? DEFAULT_MAX_QUEUE,
+      maxAttempts: o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      // Read per retry: a config reload may change the delay.
+      backoffMs: (attempt) => exponentialBackoff(this.#retryBaseMs)(attempt),
+      timeoutMs: o.timeoutMs ?? 10_000,
+      now: this.#now,
+      sleep: o.sleep ?? abortableSleep,
+      onFailure: (d, last) => o.log.warn('webhook delivery failed', { webhook: hook.index, url: shown, event: d.event, attempts: last.attempts, error: last.error }),
+      onDrop: () => o.log.warn('webhook queue full: dropping the oldest events', { webhook: hook.index, url: shown, max: o.maxQueue ?? DEFAULT_MAX_QUEUE }),
     })
+    return hook
+  }
+
+  /**
+   * Take on a reloaded `webhooks:` list (secrets already read). A webhook whose URL, events
+   * and secret are unchanged keeps its queue and its delivery history; a removed one stops
+   * (what waited for it is dropped). Returns whether anything changed.
+   */
+  reconfigure(entries: WebhookEntry[], retryBaseMs: number): boolean {
+    this.#retryBaseMs = retryBaseMs
+    const unused = [...this.#hooks]
+    const next = entries.map((entry, index) => {
+      const i = unused.findIndex((h) => h.spec.url === entry.spec.url && h.secret === entry.secret && h.spec.events.join() === entry.spec.events.join())
+      if (i === -1) return this.#hook(entry, index)
+      const [kept] = unused.splice(i, 1)
+      kept.index = index
+      kept.spec = entry.spec
+      return kept
+    })
+    const changed = unused.length > 0 || next.length !== this.#hooks.length || next.some((h, i) => h !== this.#hooks[i])
+    this.#hooks = next
+    for (const h of unused) h.queue.stop()
+    return changed
   }
 
   /** Read every secret file (a start-up ConfigError when one is missing or empty). */
   static fromConfig(specs: readonly WebhookSpec[], o: WebhookServiceOptions): WebhookService {
-    return new WebhookService(specs.map((spec, i) => ({ spec, secret: readWebhookSecret(spec, i) })), o)
+    return new WebhookService(readWebhookSecrets(specs), o)
   }
 
   get size(): number {

@@ -178,3 +178,28 @@ describe('the queue', () => {
     expect(rx.received.length).toBe(1)
   })
 })
+
+describe('reconfigure (a config reload)', () => {
+  it('keeps the queue and history of an unchanged webhook, adds new ones and stops removed ones', async () => {
+    const kept = spec({ events: ['tunnel.failed'] })
+    const s = make([{ spec: kept, secret: SECRET }, { spec: spec({ url: `${rx.url}?gone=1` }), secret: null }])
+    s.emit('tunnel.failed', null)
+    await s.idle()
+    expect(s.list()[0].delivered).toBe(1)
+    const changed = s.reconfigure([{ spec: spec({ url: `${rx.url}?new=1`, events: ['tunnel.failed'] }), secret: null }, { spec: kept, secret: SECRET }], 50)
+    expect(changed).toBe(true)
+    const list = s.list()
+    expect(list.map((w) => [w.id, w.url, w.delivered])).toEqual([[0, `${rx.url}?…`, 0], [1, rx.url, 1]])
+    const before = rx.received.length
+    s.emit('tunnel.failed', null)
+    await s.idle()
+    expect(rx.received.slice(before).map((r) => r.path).sort()).toEqual(['/hook', '/hook?new=1'])
+  })
+
+  it('counts a changed secret as a change and reports no change for the same list', () => {
+    const s = make([{ spec: spec(), secret: SECRET }])
+    expect(s.reconfigure([{ spec: spec(), secret: SECRET }], 50)).toBe(false)
+    expect(s.reconfigure([{ spec: spec(), secret: 'whsec-rotated-0123456789' }], 50)).toBe(true)
+    expect(s.list()[0].signed).toBe(true)
+  })
+})
