@@ -29,7 +29,7 @@ try {
   const host = peer.hostAddress
   const upstreamPort = await freePort()
   const nginxPort = await freePort()
-  const upstream = await spawnServer([BUN, '-e', `
+  await spawnServer([BUN, '-e', `
     Bun.serve({ hostname: '127.0.0.1', port: ${upstreamPort}, idleTimeout: 60, fetch: () => new Response('hello, world\\n') })
     console.log('up')`], /up/)
   const nginx = startNginx(dir, `${host}:${nginxPort}`, upstreamPort)
@@ -69,7 +69,6 @@ try {
       }
     }
   }
-  void upstream
 } finally {
   for (const lk of latchkeys) await lk.stop().catch(() => {})
   await stopChildren()
