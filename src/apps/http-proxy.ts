@@ -3,21 +3,23 @@
  * body streamed down as they come (never buffered whole, so uploads, downloads, SSE and
  * chunked responses flow), redirects passed through rather than followed, compressed
  * bodies passed through as they are.
+ *
+ * Ordinary requests to an http:// app (no body, or a small one of declared length) go over
+ * latchkey's own pool of keep-alive connections (upstream-client.ts); large or streamed
+ * uploads, https targets and runtimes without raw sockets (Deno) go through fetch().
  */
 import { runtime } from '../runtime/index.ts'
 import { Deadlines, type Watched } from './deadlines.ts'
 import { editDownstreamHeaders, type DownstreamContext } from './proxy-headers.ts'
+import { poolFor, sendPooled } from './upstream-client.ts'
+import { UpstreamError } from './upstream-error.ts'
 
-/**
- * Why an upstream gave no answer: nothing listening, no answer in time, the client left
- * first (which says nothing about the app), or anything else.
- */
-export class UpstreamError extends Error {
-  constructor(readonly kind: 'refused' | 'timeout' | 'client-gone' | 'failed', message: string) {
-    super(message)
-    this.name = 'UpstreamError'
-  }
-}
+export { UpstreamError }
+
+/** Request bodies up to this size with a declared length are read whole and sent over the pool. */
+const SMALL_BODY = 64 * 1024
+/** A request target the pool sends as it is: a path and query of visible ASCII only. */
+const PLAIN_TARGET = /^\/[\x21-\x7e]*$/
 
 export interface ProxyRequest {
   url: string
@@ -34,10 +36,36 @@ export interface ProxyRequest {
 const waiting = new Deadlines()
 
 /**
- * Send one request upstream; resolves with the app's response as fetch gave it (head
+ * Send one request upstream; resolves with the app's response as fetch gives it (head
  * received, body live and unread).
  */
-export async function sendUpstream(req: ProxyRequest): Promise<Response> {
+export function sendUpstream(req: ProxyRequest): Promise<Response> {
+  const hasBody = req.body !== null && req.method !== 'GET' && req.method !== 'HEAD'
+  // The origin is everything before the path: targets are validated http(s) URLs.
+  const slash = req.url.indexOf('/', req.url.indexOf('//') + 2)
+  const pool = slash === -1 ? null : poolFor(req.url.slice(0, slash))
+  if (pool !== null) {
+    const target = req.url.slice(slash)
+    const length = hasBody ? req.headers.get('content-length') : null
+    if (PLAIN_TARGET.test(target) && (!hasBody || (length !== null && Number(length) <= SMALL_BODY))) {
+      const send = (body: Uint8Array | null) => sendPooled(pool, { method: req.method, target, headers: req.headers, body, timeoutMs: req.timeoutMs, clientGone: req.clientGone }, waiting)
+      return hasBody ? readBody(req).then(send) : send(null)
+    }
+  }
+  return sendFetch(req, hasBody)
+}
+
+/** A small request body, read whole before it is sent. */
+async function readBody(req: ProxyRequest): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await new Response(req.body).arrayBuffer())
+  } catch {
+    if (req.clientGone()) throw new UpstreamError('client-gone', 'the client went away')
+    throw new UpstreamError('failed', "the request body could not be read")
+  }
+}
+
+async function sendFetch(req: ProxyRequest, hasBody: boolean): Promise<Response> {
   const controller = new AbortController()
   let why: 'timeout' | 'client' | null = null
   const watch: Watched = {
@@ -50,7 +78,6 @@ export async function sendUpstream(req: ProxyRequest): Promise<Response> {
       controller.abort()
     },
   }
-  const hasBody = req.body !== null && req.method !== 'GET' && req.method !== 'HEAD'
   waiting.add(watch)
   try {
     return await fetch(req.url, {

@@ -1,4 +1,4 @@
-import type { PeerInfo, RequestContext, Runtime, ServeOptions, ServerHandle, ServerSocket, WebSocketHandlers } from './types.ts'
+import type { PeerInfo, RequestContext, Runtime, ServeOptions, ServerHandle, ServerSocket, TcpConnection, TcpEvents, WebSocketHandlers } from './types.ts'
 import { byteTally } from './portable.ts'
 
 interface SocketData {
@@ -81,10 +81,45 @@ class BunContext implements RequestContext {
   }
 }
 
+/**
+ * One handler set for every outgoing TCP connection: each socket's `data` is its
+ * TcpEvents, so a connection costs no closures.
+ */
+const tcpHandlers: import('bun').SocketHandler<TcpEvents> = {
+  data: (s, bytes) => s.data.data(bytes),
+  drain: (s) => s.data.drain(),
+  close: (s, error) => s.data.close(error),
+  // A handler threw: close the socket, and its close event tells the owner.
+  error: (s) => s.terminate(),
+  // Bun.connect's promise rejects with the error; this keeps it from counting as unhandled too.
+  connectError: () => {},
+}
+
+class BunTcp implements TcpConnection {
+  constructor(private readonly s: import('bun').Socket<TcpEvents>) {}
+  write(data: string | Uint8Array): number {
+    return this.s.write(data)
+  }
+  pause(): void {
+    this.s.pause()
+  }
+  resume(): void {
+    this.s.resume()
+  }
+  destroy(): void {
+    this.s.terminate()
+  }
+}
+
 export const bunRuntime: Runtime = {
   name: 'bun',
   version: Bun.version,
   countingStream,
+  async connect(hostname: string, port: number, events: TcpEvents): Promise<TcpConnection> {
+    const socket = await Bun.connect<TcpEvents>({ hostname, port, data: events, socket: tcpHandlers })
+    socket.setNoDelay(true)
+    return new BunTcp(socket)
+  },
   async serve(options: ServeOptions): Promise<ServerHandle> {
     const server = Bun.serve<SocketData, never>({
       hostname: options.hostname,

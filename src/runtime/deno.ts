@@ -4,6 +4,9 @@ import { countingStream } from './portable.ts'
 // Deno's globals are untyped under bun-types; declare the little we use.
 declare const Deno: any
 
+// No `connect`: the app proxy sends every request with fetch() on Deno. A pooled raw-socket
+// client there would go through Deno.connect's promise-per-read streams, which gain little
+// over Deno's own fetch (hyper, pooled in Rust); Bun's fetch is the one worth bypassing.
 export const denoRuntime: Runtime = {
   name: 'deno',
   version: Deno.version.deno,

@@ -55,6 +55,27 @@ export interface ServerHandle {
   stop(): Promise<void>
 }
 
+/** What one outgoing TCP connection reports (the app proxy's pooled HTTP/1.1 client). */
+export interface TcpEvents {
+  /** Bytes arrived; they are the receiver's to keep (the runtime does not reuse them). */
+  data(bytes: Uint8Array): void
+  /** The socket takes writes again after one it took only in part. */
+  drain(): void
+  /** The connection has closed: the peer closed it, it failed, or destroy() was called. */
+  close(error?: Error): void
+}
+
+/** One outgoing TCP connection. */
+export interface TcpConnection {
+  /** Write what the socket takes now; returns how many bytes it took (the rest waits for drain). */
+  write(data: string | Uint8Array): number
+  /** Stop reading, so a fast app waits on TCP for a slow client instead of filling memory. */
+  pause(): void
+  resume(): void
+  /** Close at once, dropping anything unsent. */
+  destroy(): void
+}
+
 export interface Runtime {
   readonly name: 'bun' | 'deno'
   readonly version: string
@@ -65,4 +86,11 @@ export interface Runtime {
    * Cancelling the result cancels `body`.
    */
   countingStream(body: ReadableStream<Uint8Array>, done: (bytes: number) => void): ReadableStream<Uint8Array>
+  /**
+   * Open a TCP connection to `hostname`:`port` (an IP address or a name), reporting to
+   * `events`; rejects when it cannot be opened (with `code` ECONNREFUSED when nothing
+   * listens). Absent where the runtime has no raw-socket client worth using: the app proxy
+   * then sends everything with fetch().
+   */
+  connect?(hostname: string, port: number, events: TcpEvents): Promise<TcpConnection>
 }
