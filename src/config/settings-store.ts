@@ -7,11 +7,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeStaleTemps, writeFileAtomic } from './atomic-write.ts'
-import { Value } from '@sinclair/typebox/value'
-import { LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { SettingsSchema, type Settings } from './settings-schema.ts'
-import { findJsonError } from './json-position.ts'
+import { findJsonError, locateJsonPath } from './json-position.ts'
+import { matchesSchema, schemaDefault } from './schema-check.ts'
 
 export type SettingsListener = (next: Settings, prev: Settings) => void
 
@@ -50,9 +49,11 @@ export function checkSettings(value: unknown): { settings?: Settings; problem?: 
   const reserved = findReservedKey(value)
   if (reserved) return { problem: { field: reserved, message: `"${reserved}" is not allowed: __proto__, constructor and prototype cannot be keys` } }
   // A complete, valid file (every start after the first) needs no defaults: every field
-  // with a default is required, so Check passing means Default would change nothing.
-  // Check costs a fraction of Default + Errors, which took milliseconds of each start.
-  if (Value.Check(SettingsSchema, value)) return { settings: structuredClone(value) as Settings }
+  // with a default is required, so a valid value is one Default would not change. The small
+  // checker says so without TypeBox; only what it refuses (a file missing fields, an invalid
+  // value) loads TypeBox, to fill the defaults and word the error.
+  if (matchesSchema(SettingsSchema, value)) return { settings: structuredClone(value) as Settings }
+  const { Value } = typebox()
   const filled = Value.Default(SettingsSchema, structuredClone(value ?? {}))
   const first = Value.Check(SettingsSchema, filled) ? undefined : Value.Errors(SettingsSchema, filled).First()
   if (first) {
@@ -65,6 +66,25 @@ export function checkSettings(value: unknown): { settings?: Settings; problem?: 
     return { problem: { field, message } }
   }
   return { settings: filled as Settings }
+}
+
+type ValueModule = typeof import('@sinclair/typebox/value')
+let valueModule: ValueModule | undefined
+
+/**
+ * TypeBox's Value module, loaded on first use: Bun's require() (the bundler makes it a chunk
+ * read at the call); Deno has no require() in a module, but node:module's createRequire.
+ */
+function typebox(): ValueModule {
+  if (valueModule) return valueModule
+  if (typeof require === 'function') return (valueModule = require('@sinclair/typebox/value') as ValueModule)
+  const { createRequire } = process.getBuiltinModule('node:module')
+  return (valueModule = createRequire(import.meta.url)('@sinclair/typebox/value') as ValueModule)
+}
+
+/** The settings of a new data dir: every default (what Value.Default makes of `{}`). */
+export function defaultSettings(): Settings {
+  return checkSettings(schemaDefault(SettingsSchema)).settings!
 }
 
 export class SettingsStore {
@@ -89,7 +109,7 @@ export class SettingsStore {
       if (err?.code !== 'ENOENT') throw new ConfigError(`cannot read (${err?.code ?? err})`, { path })
     }
     if (text === undefined) {
-      const store = new SettingsStore(path, checkSettings({}).settings!)
+      const store = new SettingsStore(path, defaultSettings())
       store.#write(store.#current)
       return store
     }
@@ -174,19 +194,9 @@ export class SettingsValidationError extends TypeError {
   }
 }
 
-/** Line and column of a dotted field in JSON text (JSON is YAML, whose parser keeps ranges). */
+/** Line and column of a dotted field in settings.json text (or of its deepest parent present). */
 function locate(text: string, field: string): { line?: number; column?: number } {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines })
-  const parts = field === '(root)' ? [] : field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))
-  for (let n = parts.length; n >= 0; n--) {
-    const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] } | undefined
-    if (node?.range) {
-      const p = lines.linePos(node.range[0])
-      return { line: p.line, column: p.col }
-    }
-  }
-  return {}
+  return locateJsonPath(text, field === '(root)' ? [] : field.split('.'))
 }
 
 function deepFreeze<T>(o: T): T {
