@@ -3,6 +3,7 @@ import type { Services } from './context.ts'
 import { chooseConnectAddress, connectLink, remoteAccessOn } from './connect/connect-address.ts'
 import { containerBannerLine } from './container/container-mode.ts'
 import { shortSecretWarnings } from './config/short-secrets.ts'
+import { stdoutIsTerminal } from './terminal-check.ts'
 
 const RULE = '─'.repeat(62)
 
@@ -50,7 +51,7 @@ export async function banner(s: Services): Promise<string> {
     // qrTerminalLines); in a TTY colour codes pin it to white on black for light themes too.
     // The QR encoder is loaded only when a QR is drawn.
     const { qrTerminal } = await import('./connect/qr.ts')
-    lines.push('', await qrTerminal(link, { color: process.stdout.isTTY && !process.env.NO_COLOR }), '')
+    lines.push('', await qrTerminal(link, { color: stdoutIsTerminal() && !process.env.NO_COLOR }), '')
   } else {
     lines.push('No concrete address found for the QR code: type the token on the other device.')
   }

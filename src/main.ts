@@ -2,6 +2,7 @@
 import { parseArgs, helpText, type ParsedArgs } from './cli.ts'
 import { runtime } from './runtime/index.ts'
 import { VERSION, versionLine } from './version.ts'
+import { stdinIsTerminal, stdoutIsTerminal } from './terminal-check.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -13,7 +14,7 @@ type Env = Record<string, string | undefined>
 const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>> = {
   run: async (args, env) => {
     // The TUI needs a terminal on both ends (tui/index.ts wantsTui decides the rest).
-    if (process.stdin.isTTY && process.stdout.isTTY) {
+    if (stdinIsTerminal() && stdoutIsTerminal()) {
       const { runTui, wantsTui } = await import('./tui/index.ts')
       if (wantsTui(args, env)) return runTui(args, env)
     }

@@ -4,7 +4,6 @@
  * Served from this fixed manifest only: there is no path to traverse.
  */
 import { Buffer } from 'node:buffer'
-import { createHash } from 'node:crypto'
 import { escapeHtml, type PageStyle } from './pages.ts'
 
 export interface Asset {
@@ -105,7 +104,7 @@ function inlineStyle(text: () => string): PageStyle {
   const make = () => {
     if (made) return made
     const css = text()
-    const hash = createHash('sha256').update(css, 'utf8').digest('base64')
+    const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(css, 'utf8').digest('base64')
     return (made = { css, csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'` })
   }
   return {

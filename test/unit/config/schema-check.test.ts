@@ -13,7 +13,7 @@ import { defaultSettings } from '../../../src/config/settings-store.ts'
 const SEED = Number(process.env.FC_SEED ?? 20261203)
 
 /** A complete default settings object with one field replaced, removed or added somewhere. */
-function edited(path: string[], action: 'set' | 'delete' | 'add', value: unknown): unknown {
+function edited(path: readonly string[], action: 'set' | 'delete' | 'add', value: unknown): unknown {
   const root = structuredClone(Value.Default(SettingsSchema, {})) as Record<string, unknown>
   let node: any = root
   for (const key of path.slice(0, -1)) {
