@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.ts'
 import { SettingsSchema, type Settings } from './settings-schema.ts'
 import { findJsonError, locateJsonPath } from './json-position.ts'
 import { matchesSchema, schemaDefault } from './schema-check.ts'
+import { lazyModule } from './lazy-module.ts'
 
 export type SettingsListener = (next: Settings, prev: Settings) => void
 
@@ -68,19 +69,8 @@ export function checkSettings(value: unknown): { settings?: Settings; problem?: 
   return { settings: filled as Settings }
 }
 
-type ValueModule = typeof import('@sinclair/typebox/value')
-let valueModule: ValueModule | undefined
-
-/**
- * TypeBox's Value module, loaded on first use: Bun's require() (the bundler makes it a chunk
- * read at the call); Deno has no require() in a module, but node:module's createRequire.
- */
-function typebox(): ValueModule {
-  if (valueModule) return valueModule
-  if (typeof require === 'function') return (valueModule = require('@sinclair/typebox/value') as ValueModule)
-  const { createRequire } = process.getBuiltinModule('node:module')
-  return (valueModule = createRequire(import.meta.url)('@sinclair/typebox/value') as ValueModule)
-}
+/** TypeBox's Value module, read only when the small checker refuses a value. */
+const typebox = lazyModule('@sinclair/typebox/value', () => require('@sinclair/typebox/value') as typeof import('@sinclair/typebox/value'))
 
 /** The settings of a new data dir: every default (what Value.Default makes of `{}`). */
 export function defaultSettings(): Settings {
