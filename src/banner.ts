@@ -1,9 +1,9 @@
 /** What latchkey prints at start: where it listens and, with remote access on, how to connect. */
 import type { Services } from './context.ts'
 import { chooseConnectAddress, connectLink, remoteAccessOn } from './connect/connect-address.ts'
-import { qrTerminal } from './connect/qr.ts'
 import { containerBannerLine } from './container/container-mode.ts'
 import { shortSecretWarnings } from './config/short-secrets.ts'
+import { stdoutIsTerminal } from './terminal-check.ts'
 
 const RULE = '─'.repeat(62)
 
@@ -49,7 +49,9 @@ export async function banner(s: Services): Promise<string> {
     lines.push('Or skip the typing — open this link (or scan the QR below, or the one in', "the dashboard's \"Connect a device\" panel) on the other device:", `  ${link}`)
     // The characters alone make a scannable code (light on dark, quiet zone drawn: see
     // qrTerminalLines); in a TTY colour codes pin it to white on black for light themes too.
-    lines.push('', await qrTerminal(link, { color: process.stdout.isTTY && !process.env.NO_COLOR }), '')
+    // The QR encoder is loaded only when a QR is drawn.
+    const { qrTerminal } = await import('./connect/qr.ts')
+    lines.push('', await qrTerminal(link, { color: stdoutIsTerminal() && !process.env.NO_COLOR }), '')
   } else {
     lines.push('No concrete address found for the QR code: type the token on the other device.')
   }

@@ -19,7 +19,9 @@ export interface Logger {
 export function createLogger(opts: { level: Level; write?: (line: string) => void }): Logger {
   const secrets = new Set<string>()
   const listeners = new Set<(level: Level, line: string) => void>()
-  const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'))
+  // console.log writes the same bytes as process.stdout.write(line + '\n') without creating
+  // process.stdout (on Bun, the Node stream machinery: a good part of a cold start).
+  const write = opts.write ?? ((line: string) => console.log(line))
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < order[opts.level]) return
     let line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}`

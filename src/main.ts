@@ -2,23 +2,29 @@
 import { parseArgs, helpText, type ParsedArgs } from './cli.ts'
 import { runtime } from './runtime/index.ts'
 import { VERSION, versionLine } from './version.ts'
-import { start } from './server/start.ts'
-import { runTui, wantsTui } from './tui/index.ts'
-import { doctor } from './commands/doctor.ts'
-import { service } from './commands/service.ts'
-import { tunnel } from './commands/tunnel.ts'
-import { reload } from './commands/reload.ts'
+import { stdinIsTerminal, stdoutIsTerminal } from './terminal-check.ts'
 
 type Env = Record<string, string | undefined>
 
-/** Each command's module; `run` and `serve` start latchkey (run: the TUI in a terminal; serve: headless). */
+/**
+ * Each command's module, imported when that command runs: a start loads only what starting
+ * needs (the binary evaluates no doctor, service or tunnel-client code, and no TUI without a
+ * terminal). `run` and `serve` start latchkey (run: the TUI in a terminal; serve: headless).
+ */
 const commands: Record<string, (args: ParsedArgs, env: Env) => Promise<unknown>> = {
-  run: (args, env) => (wantsTui(args, env) ? runTui(args, env) : start(args, env)),
-  serve: (args, env) => start(args, env),
-  doctor: (args, env) => doctor(args, env),
-  service: (args, env) => service(args, env),
-  tunnel: (args, env) => tunnel(args, env),
-  reload: (args, env) => reload(args, env),
+  run: async (args, env) => {
+    // The TUI needs a terminal on both ends (tui/index.ts wantsTui decides the rest).
+    if (stdinIsTerminal() && stdoutIsTerminal()) {
+      const { runTui, wantsTui } = await import('./tui/index.ts')
+      if (wantsTui(args, env)) return runTui(args, env)
+    }
+    return (await import('./server/start.ts')).start(args, env)
+  },
+  serve: async (args, env) => (await import('./server/start.ts')).start(args, env),
+  doctor: async (args, env) => (await import('./commands/doctor.ts')).doctor(args, env),
+  service: async (args, env) => (await import('./commands/service.ts')).service(args, env),
+  tunnel: async (args, env) => (await import('./commands/tunnel.ts')).tunnel(args, env),
+  reload: async (args, env) => (await import('./commands/reload.ts')).reload(args, env),
 }
 
 function fail(err: unknown): never {

@@ -11,8 +11,39 @@ export interface JsonProblem {
 /** How deep objects and arrays may nest, in settings.json and API bodies: far past anything latchkey reads, far short of the stack. */
 export const MAX_JSON_DEPTH = 64
 
+/** Where JSON text stops being valid, or null when it is valid. */
 export function findJsonError(text: string): JsonProblem | null {
+  try {
+    scan(text)
+    return null
+  } catch (err: any) {
+    return { ...positionOf(text, err.offset ?? 0), message: err.message }
+  }
+}
+
+/**
+ * Line and column where the value at `path` starts in valid JSON text (keys, and indexes of
+ * arrays), or where its deepest ancestor present starts: where a field-level error points.
+ */
+export function locateJsonPath(text: string, path: readonly (string | number)[]): { line: number; column: number } {
+  let best = { depth: -1, offset: 0 }
+  try {
+    scan(text, (at, offset) => {
+      if (at.length <= best.depth || at.length > path.length) return
+      for (let k = 0; k < at.length; k++) if (String(at[k]) !== String(path[k])) return
+      best = { depth: at.length, offset }
+    })
+  } catch {}
+  return positionOf(text, best.offset)
+}
+
+/**
+ * Walks JSON text, throwing an Error with `offset` where it stops being valid. `onValue`,
+ * when given, hears the path and start offset of every value.
+ */
+function scan(text: string, onValue?: (path: readonly (string | number)[], offset: number) => void): void {
   let i = 0
+  const path: (string | number)[] = []
   const ws = () => {
     while (i < text.length && ' \t\r\n'.includes(text[i])) i++
   }
@@ -51,6 +82,7 @@ export function findJsonError(text: string): JsonProblem | null {
   }
   const value = (depth: number): void => {
     ws()
+    onValue?.(path, i)
     const c = text[i]
     if ((c === '{' || c === '[') && depth >= MAX_JSON_DEPTH) fail(`objects and arrays nested more than ${MAX_JSON_DEPTH} deep`)
     if (c === '{') {
@@ -60,11 +92,14 @@ export function findJsonError(text: string): JsonProblem | null {
       for (;;) {
         ws()
         if (text[i] !== '"') fail('expected a quoted key')
+        const keyStart = i
         string()
+        if (onValue) path.push(JSON.parse(text.slice(keyStart, i)))
         ws()
         if (text[i] !== ':') fail('expected ":" after a key')
         i++
         value(depth + 1)
+        if (onValue) path.pop()
         ws()
         if (text[i] === ',') { i++; continue }
         if (text[i] === '}') return void i++
@@ -75,8 +110,10 @@ export function findJsonError(text: string): JsonProblem | null {
       i++
       ws()
       if (text[i] === ']') return void i++
-      for (;;) {
+      for (let index = 0; ; index++) {
+        if (onValue) path.push(index)
         value(depth + 1)
+        if (onValue) path.pop()
         ws()
         if (text[i] === ',') { i++; continue }
         if (text[i] === ']') return void i++
@@ -90,14 +127,9 @@ export function findJsonError(text: string): JsonProblem | null {
     if (c === '-' || (c >= '0' && c <= '9')) return number()
     fail(c === undefined ? 'unexpected end of file' : 'unexpected token')
   }
-  try {
-    value(0)
-    ws()
-    if (i < text.length) fail('unexpected text after the end')
-    return null
-  } catch (err: any) {
-    return { ...positionOf(text, err.offset ?? 0), message: err.message }
-  }
+  value(0)
+  ws()
+  if (i < text.length) fail('unexpected text after the end')
 }
 
 /** 1-based line and column of a character offset. */

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeStaleTemps, writeFileAtomic } from './atomic-write.ts'
-import { Value } from '@sinclair/typebox/value'
-import { LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { SettingsSchema, type Settings } from './settings-schema.ts'
-import { findJsonError } from './json-position.ts'
+import { findJsonError, locateJsonPath } from './json-position.ts'
+import { matchesSchema, schemaDefault } from './schema-check.ts'
+import { lazyModule } from './lazy-module.ts'
 
 export type SettingsListener = (next: Settings, prev: Settings) => void
 
@@ -50,9 +50,11 @@ export function checkSettings(value: unknown): { settings?: Settings; problem?: 
   const reserved = findReservedKey(value)
   if (reserved) return { problem: { field: reserved, message: `"${reserved}" is not allowed: __proto__, constructor and prototype cannot be keys` } }
   // A complete, valid file (every start after the first) needs no defaults: every field
-  // with a default is required, so Check passing means Default would change nothing.
-  // Check costs a fraction of Default + Errors, which took milliseconds of each start.
-  if (Value.Check(SettingsSchema, value)) return { settings: structuredClone(value) as Settings }
+  // with a default is required, so a valid value is one Default would not change. The small
+  // checker says so without TypeBox; only what it refuses (a file missing fields, an invalid
+  // value) loads TypeBox, to fill the defaults and word the error.
+  if (matchesSchema(SettingsSchema, value)) return { settings: structuredClone(value) as Settings }
+  const { Value } = typebox()
   const filled = Value.Default(SettingsSchema, structuredClone(value ?? {}))
   const first = Value.Check(SettingsSchema, filled) ? undefined : Value.Errors(SettingsSchema, filled).First()
   if (first) {
@@ -65,6 +67,14 @@ export function checkSettings(value: unknown): { settings?: Settings; problem?: 
     return { problem: { field, message } }
   }
   return { settings: filled as Settings }
+}
+
+/** TypeBox's Value module, read only when the small checker refuses a value. */
+const typebox = lazyModule('@sinclair/typebox/value', () => require('@sinclair/typebox/value') as typeof import('@sinclair/typebox/value'))
+
+/** The settings of a new data dir: every default (what Value.Default makes of `{}`). */
+export function defaultSettings(): Settings {
+  return checkSettings(schemaDefault(SettingsSchema)).settings!
 }
 
 export class SettingsStore {
@@ -89,7 +99,7 @@ export class SettingsStore {
       if (err?.code !== 'ENOENT') throw new ConfigError(`cannot read (${err?.code ?? err})`, { path })
     }
     if (text === undefined) {
-      const store = new SettingsStore(path, checkSettings({}).settings!)
+      const store = new SettingsStore(path, defaultSettings())
       store.#write(store.#current)
       return store
     }
@@ -174,19 +184,9 @@ export class SettingsValidationError extends TypeError {
   }
 }
 
-/** Line and column of a dotted field in JSON text (JSON is YAML, whose parser keeps ranges). */
+/** Line and column of a dotted field in settings.json text (or of its deepest parent present). */
 function locate(text: string, field: string): { line?: number; column?: number } {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines })
-  const parts = field === '(root)' ? [] : field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))
-  for (let n = parts.length; n >= 0; n--) {
-    const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] } | undefined
-    if (node?.range) {
-      const p = lines.linePos(node.range[0])
-      return { line: p.line, column: p.col }
-    }
-  }
-  return {}
+  return locateJsonPath(text, field === '(root)' ? [] : field.split('.'))
 }
 
 function deepFreeze<T>(o: T): T {

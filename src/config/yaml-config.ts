@@ -3,13 +3,17 @@
  * against the option table; errors name the file, line and column, and suggest a fix.
  */
 import { readFileSync } from 'node:fs'
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Document } from 'yaml'
+import type { Node, Document } from 'yaml'
+import { lazyModule } from './lazy-module.ts'
 import { OPTIONS, didYouMean, type OptionSpec } from '../cli.ts'
 import { ConfigError } from '../errors.ts'
 import { parseAppEntry } from '../apps/app-config.ts'
 import { parseWebhookEntry } from '../webhooks/webhook-config.ts'
 
 export type YamlValues = Map<string, unknown>
+
+/** The yaml package, read only when a latchkey.yaml exists. */
+const yaml = lazyModule('yaml', () => require('yaml') as typeof import('yaml'))
 
 /** Dotted YAML paths of every option, and the parent maps they live in. */
 const yamlSpecs = new Map(OPTIONS.filter((o) => o.yaml).map((o) => [o.yaml!, o]))
@@ -30,6 +34,7 @@ export function loadYamlConfig(path: string, required: boolean): YamlValues {
 
 /** Parse YAML text already read from `path`. */
 export function parseYamlConfig(text: string, path: string): YamlValues {
+  const { LineCounter, parseDocument, isScalar } = yaml()
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, strict: true })
   const at = (node: Node | null | undefined) => {
@@ -51,6 +56,7 @@ export function parseYamlConfig(text: string, path: string): YamlValues {
 }
 
 function walkMap(doc: Document, node: Node, prefix: string, out: YamlValues, at: (n: Node | null | undefined) => { path: string; line: number; column: number }) {
+  const { isMap, isScalar } = yaml()
   if (!isMap(node)) {
     throw new ConfigError(prefix ? `"${prefix}" must be a mapping of keys to values` : 'the file must be a mapping of keys to values (key: value)', at(node))
   }
@@ -77,6 +83,7 @@ function walkMap(doc: Document, node: Node, prefix: string, out: YamlValues, at:
 }
 
 function convert(spec: OptionSpec, node: Node, at: (n: Node | null | undefined) => { path: string; line: number; column: number }): unknown {
+  const { isSeq, isScalar } = yaml()
   const name = spec.yaml!
   const fail = (why: string, n: Node = node): never => {
     throw new ConfigError(`"${name}" ${why}`, at(n))
@@ -137,6 +144,7 @@ function convert(spec: OptionSpec, node: Node, at: (n: Node | null | undefined) 
 
 /** The node of `webhooks[i].<field>[j]` inside one list item, for the error position. */
 function fieldNode(item: Node, field: string | undefined, onKey = false): Node | undefined {
+  const { isMap, isScalar, isSeq } = yaml()
   const m = /^[^.]+\.([A-Za-z]+)(?:\[(\d+)\])?$/.exec(field ?? '')
   if (!m || !isMap(item)) return undefined
   const pair = item.items.find((p) => isScalar(p.key) && p.key.value === m[1])

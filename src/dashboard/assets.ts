@@ -4,7 +4,6 @@
  * Served from this fixed manifest only: there is no path to traverse.
  */
 import { Buffer } from 'node:buffer'
-import { createHash } from 'node:crypto'
 import { escapeHtml, type PageStyle } from './pages.ts'
 
 export interface Asset {
@@ -42,15 +41,41 @@ export async function loadDashboard(): Promise<Dashboard> {
     throw new Error('The dashboard is not built: run `npm run build:assets` (or `npm start`, which builds it)')
   }
   const assets = new Map<string, Asset>()
-  for (const [path, a] of Object.entries(mod.assets)) {
-    assets.set(path, { type: a.type, immutable: a.immutable, etag: a.etag, body: decode(a.base64), gzip: a.gzip ? decode(a.gzip) : undefined })
-  }
+  for (const [path, a] of Object.entries(mod.assets)) assets.set(path, new EmbeddedAsset(a))
   const css = mod.cssHref ? assets.get(mod.cssHref) : undefined
   return {
     assets,
     cssHref: mod.cssHref,
-    inlineStyle: css ? inlineStyle(Buffer.from(css.body).toString('utf8')) : null,
+    inlineStyle: css ? inlineStyle(() => Buffer.from(css.body).toString('utf8')) : null,
     indexHtml: (apiBase) => mod.indexTemplate.replace('%API_BASE%', escapeHtml(apiBase)),
+  }
+}
+
+/**
+ * One embedded file, decoded on its first request rather than at start: a latchkey that
+ * serves no browser (headless, or not yet opened) holds only the base64 text.
+ */
+class EmbeddedAsset implements Asset {
+  readonly type: string
+  readonly immutable: boolean
+  readonly etag: string
+  #source: GeneratedAsset
+  #body?: Uint8Array<ArrayBuffer>
+  #gzip?: Uint8Array<ArrayBuffer>
+
+  constructor(source: GeneratedAsset) {
+    this.type = source.type
+    this.immutable = source.immutable
+    this.etag = source.etag
+    this.#source = source
+  }
+
+  get body(): Uint8Array<ArrayBuffer> {
+    return (this.#body ??= decode(this.#source.base64))
+  }
+
+  get gzip(): Uint8Array<ArrayBuffer> | undefined {
+    return this.#source.gzip === undefined ? undefined : (this.#gzip ??= decode(this.#source.gzip))
   }
 }
 
@@ -70,8 +95,24 @@ export function assetResponse(asset: Asset, request: Request): Response {
   return new Response(request.method === 'HEAD' ? null : gzip ? asset.gzip! : asset.body, { headers })
 }
 
-/** A stylesheet inline, with the CSP that allows exactly it (by its SHA-256) and nothing else. */
-function inlineStyle(css: string): PageStyle {
-  const hash = createHash('sha256').update(css, 'utf8').digest('base64')
-  return { css, csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'` }
+/**
+ * A stylesheet inline, with the CSP that allows exactly it (by its SHA-256) and nothing else,
+ * both made on first use (only latchkey's own pages on an app port show it).
+ */
+function inlineStyle(text: () => string): PageStyle {
+  let made: { css: string; csp: string } | undefined
+  const make = () => {
+    if (made) return made
+    const css = text()
+    const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(css, 'utf8').digest('base64')
+    return (made = { css, csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'` })
+  }
+  return {
+    get css() {
+      return make().css
+    },
+    get csp() {
+      return make().csp
+    },
+  }
 }

@@ -17,7 +17,8 @@ export interface RuntimeInfo {
 export const runtimeFilePath = (dataDir: string) => join(dataDir, 'runtime.json')
 
 export function writeRuntimeFile(dataDir: string, info: RuntimeInfo): void {
-  writeFileAtomic(runtimeFilePath(dataDir), JSON.stringify(info) + '\n')
+  // No fsync: after a crash the file is stale whatever it holds (its pid is gone).
+  writeFileAtomic(runtimeFilePath(dataDir), JSON.stringify(info) + '\n', 0o600, { durable: false })
 }
 
 /** Remove the file if it is still ours (a newer latchkey may have replaced it). */

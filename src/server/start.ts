@@ -47,7 +47,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
   const config: Config = resolveConfig(args, env)
   // In a container: bind all interfaces unless a host is given, and never start open.
   applyContainerMode(config, env)
-  const print = opts.print ?? ((text: string) => process.stdout.write(text + '\n'))
+  const print = opts.print ?? ((text: string) => console.log(text))
   const log = createLogger({ level: config.logLevel, write: opts.logWrite })
   const dataDir = ensureDataDir(config.dataDir)
   const releaseLock = acquireInstanceLock(dataDir)

@@ -1,14 +1,19 @@
 /** Secret generation and comparison: crypto-random, URL-safe, compared in constant time. */
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { Buffer } from 'node:buffer'
+
+// node:crypto on first use: on Bun, loading it (and the stream code it brings) is a good part
+// of a cold start, and a start needs only random bytes, which Web Crypto gives.
+let nodeCrypto: typeof import('node:crypto') | undefined
+const lib = () => (nodeCrypto ??= process.getBuiltinModule('node:crypto'))
 
 /** A URL-safe random secret; 32 bytes = 256 bits (the floor is 128). */
 export function randomSecret(bytes = 32): string {
-  return randomBytes(Math.max(16, bytes)).toString('base64url')
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(Math.max(16, bytes)))).toString('base64url')
 }
 
 /** SHA-256 hex of a secret, for storing and indexing without keeping the secret. */
 export function hashSecret(secret: string): string {
-  return hash('sha256', secret, 'hex')
+  return lib().hash('sha256', secret, 'hex')
 }
 
 /**
@@ -20,7 +25,7 @@ export function secretsEqual(given: string | null | undefined, expected: string 
 }
 
 // The one-shot hash: about half the cost of createHash().update().digest() on every request.
-const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer')
+const sha256 = (value: string): Buffer => lib().hash('sha256', value, 'buffer')
 
 // Digests of the few expected secrets (access token, API key, login tokens), so a check
 // hashes only what the client sent. Bounded: old entries go first.
@@ -45,7 +50,7 @@ export function matchSecret(given: string | null | undefined, candidates: readon
   let found = -1
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]
-    if (c && timingSafeEqual(a, expectedDigest(c)) && found === -1) found = i
+    if (c && lib().timingSafeEqual(a, expectedDigest(c)) && found === -1) found = i
   }
   return found
 }

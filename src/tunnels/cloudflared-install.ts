@@ -4,7 +4,6 @@
  * what a pinned manifest lists (URL + sha256 per platform asset) and fails closed: an
  * unverified manifest, a missing checksum or a checksum mismatch installs nothing.
  */
-import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError, ConflictError } from '../errors.ts'
@@ -113,6 +112,8 @@ export async function installCloudflared(opts: { dataDir: string; manifestPath?:
   } catch (err) {
     throw new ApiError(502, 'download_failed', `Cannot download cloudflared: ${(err as Error).message}; install it with a package manager instead`)
   }
+  // node:crypto for an install only, not at every start (its load is costly on Bun).
+  const { createHash, randomBytes } = process.getBuiltinModule('node:crypto')
   const actual = createHash('sha256').update(bytes).digest('hex')
   if (actual !== asset.sha256!.toLowerCase()) {
     throw new ApiError(502, 'checksum_mismatch', 'Cannot install cloudflared: the download does not match the pinned sha256; nothing was installed')

@@ -7,7 +7,6 @@
  * Nothing here is a secret: `who` names a session by its public id, a Tailscale user by ID and
  * login, a client by address; never a token, cookie, key or query string.
  */
-import { createHmac } from 'node:crypto'
 import type { WebhookEventName } from './webhook-config.ts'
 
 /** A configured event, or the test event of POST /api/webhooks/test. */
@@ -45,6 +44,8 @@ export function buildDelivery(event: EventName, who: Who, fields: Record<string,
 
 /** `sha256=<hex>`: HMAC-SHA256 of the raw body with the webhook's secret. */
 export function signBody(secret: string, body: string): string {
+  // node:crypto when a delivery is signed, not at every start (its load is costly on Bun).
+  const { createHmac } = process.getBuiltinModule('node:crypto')
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
 }
 
