@@ -271,9 +271,17 @@ try {
   const ratio = (name: string) => byName(name).ratio!.toFixed(2)
   const errorRows = rows.filter((r) => r.errors)
   console.log('\ntargets:')
-  console.log(`  authenticated API vs raw Bun.serve   ${ratio('latchkey /api/remote/status Bearer')}x (target >= 0.85x; raw Bun.serve doing only the token check: ${ratio('raw Bun.serve, status bytes + check')}x)`)
-  console.log(`  proxied app vs nginx                 c=64 ${ratio('latchkey proxied app c=64')}x, c=400 ${ratio('latchkey proxied app c=400')}x (target >= 1.0x; a bare Bun fetch proxy: ${ratio('bare Bun fetch proxy c=64')}x, ${ratio('bare Bun fetch proxy c=400')}x)`)
-  console.log(`  1 GiB stream vs direct               ${ratio('stream: latchkey proxied app')}x (target >= 0.8x)`)
+  // Issue 19's targets. Rows a missing peer did not produce are left out of the comparisons.
+  const row = (n: string) => rows.find((r) => r.name === n)
+  const rps = (n: string) => row(n)?.rps ?? 0
+  const pickedPeers = ['Caddy reverse_proxy', 'Go httputil.ReverseProxy', 'node http-proxy']
+  const ahead = (c: number) => pickedPeers.filter((p) => row(`${p} c=${c}`)).every((p) => rps(`latchkey proxied app c=${c}`) > rps(`${p} c=${c}`))
+  const streams = rows.filter((r) => r.name.startsWith('stream: ') && r.name !== 'stream: upstream direct' && r.name !== 'stream: latchkey proxied app' && r.name !== 'stream: bare Bun fetch proxy')
+  const bestPeer = streams.reduce((best, r) => (r.value! > (best?.value ?? 0) ? r : best), undefined as Row | undefined)
+  const lkStream = row('stream: latchkey proxied app')?.value ?? 0
+  console.log(`  guarded API vs token-check floor     ${(rps('latchkey /api/remote/status Bearer') / rps('raw Bun.serve, status bytes + check')).toFixed(2)}x (target >= 0.85x)`)
+  console.log(`  proxied app vs nginx                 c=64 ${ratio('latchkey proxied app c=64')}x, c=400 ${ratio('latchkey proxied app c=400')}x (target >= 0.75x); ahead of Caddy, Go and node http-proxy: c=64 ${ahead(64) ? 'yes' : 'NO'}, c=400 ${ahead(400) ? 'yes' : 'NO'}`)
+  console.log(`  1 GiB stream                         ${lkStream.toFixed(0)} MiB/s, best peer ${bestPeer ? `${bestPeer.name.slice(8)} ${bestPeer.value!.toFixed(0)} MiB/s` : 'none'} (target: at or above the best peer)`)
   console.log(`  cold start vs Bun.serve hello        fresh ${(fresh.startMs / bunHello.startMs).toFixed(2)}x, used ${(used.startMs / bunHello.startMs).toFixed(2)}x (target <= 1.5x; "ready" line fresh ${(fresh.readyMs / bunHello.readyMs).toFixed(2)}x, used ${(used.readyMs / bunHello.readyMs).toFixed(2)}x)`)
   console.log(`  idle RSS vs Bun.serve hello          fresh ${(fresh.idleRssMb / bunHello.idleRssMb).toFixed(2)}x, used ${(used.idleRssMb / bunHello.idleRssMb).toFixed(2)}x (target <= 1.5x)`)
   console.log(`  errors                               ${errorRows.length ? errorRows.map((r) => `${r.name}: ${r.errors}`).join(', ') : 'none'} (target: none)`)
