@@ -17,6 +17,7 @@ import { remoteLoginRoutes } from './api/remote-login.ts'
 import { webhookRoutes } from './api/webhooks.ts'
 import { preferencesRoutes } from './api/preferences.ts'
 import { networkRoutes } from './api/network.ts'
+import { shareRoutes } from './api/shares.ts'
 
 export function createApi(services: Services) {
   return (
@@ -39,6 +40,7 @@ export function createApi(services: Services) {
       .use(webhookRoutes(services))
       .use(preferencesRoutes(services))
       .use(networkRoutes(services))
+      .use(shareRoutes(services))
   )
 }
 

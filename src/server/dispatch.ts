@@ -8,7 +8,7 @@ import type { RequestContext } from '../runtime/index.ts'
 import type { Services } from '../context.ts'
 import type { Api } from '../app.ts'
 import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
-import { callerOf, refusal } from '../guard/guard.ts'
+import { callerOf, pageRefusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
 import { presentsCredential } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
@@ -132,9 +132,11 @@ export function createDispatcher(deps: DispatchDeps) {
     if (path !== '/' && path !== '/index.html') {
       return [messagePage('Not found', 'There is no page at this address.', 404, style), true]
     }
-    const refused = refusal(caller, 'viewer')
+    const refused = pageRefusal(caller)
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
+      // A share link's session is told where it does reach, not asked to sign in.
+      if (caller.scope) return [messagePage('Not allowed', refused.message, refused.status, style), true]
       const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
       return [signInPage({ action: safeLocation(url, ['token']), message, reason: caller.reason, style }), true]
     }
