@@ -231,7 +231,7 @@ describe('view only', () => {
     const s = await share('notes', { viewOnly: true })
     const { cookie } = await open(s.url)
     expect((await peer.fetch(onPort(notesPort, '/echo-view'), asJson(cookie))).status).toBe(200)
-    expect((await peer.fetch(onPort(notesPort, '/echo-view'), { method: 'HEAD', headers: { cookie } })).status).toBe(200)
+    expect((await peer.fetch(onPort(notesPort, '/echo-view'), { method: 'HEAD', headers: { cookie }, curlArgs: ['--head'] })).status).toBe(200)
     const before = up.received.length
     const postRes = await peer.fetch(onPort(notesPort, '/echo-view-post'), { method: 'POST', headers: { cookie, 'content-type': 'application/json', accept: 'application/json' }, body: '{}' })
     expect(postRes.status).toBe(403)
