@@ -29,6 +29,8 @@ function setup(dataDir?: string) {
   const shares = new ShareStore({ dataDir, now: clock.now })
   const sessions = new SessionStore({ dataDir, now: clock.now })
   const { secret, share } = shares.create({ app: 'notes', ttlMs: HOUR, viewOnly: true, maxDevices: 3, createdBy: 'local' })
+  // Opened ten minutes later: the session must still end with the share, not an hour after opening.
+  clock.set(now + 10 * 60_000)
   const { secret: cookie, session } = sessions.create({
     role: 'viewer',
     issuer: shareIssuer(share.id),
@@ -85,7 +87,7 @@ describe('ShareStore', () => {
     const onDisk = readFileSync(join(dir, 'shares.json'), 'utf8') + readFileSync(join(dir, 'sessions.json'), 'utf8')
     expect(onDisk).not.toContain(secret)
     expect(onDisk).not.toContain(cookie)
-    const clock = () => 1_000_000 + 60_000
+    const clock = () => 1_000_000 + 20 * 60_000
     const shares = new ShareStore({ dataDir: dir, now: clock })
     const sessions = new SessionStore({ dataDir: dir, now: clock })
     expect(shares.verify(secret)).toMatchObject({ ok: true, share: { id: share.id, opened: 1, maxDevices: 3, viewOnly: true } })
@@ -100,7 +102,7 @@ describe('ShareStore', () => {
     const saved = JSON.parse(readFileSync(path, 'utf8'))
     saved[0].scope = { share: share.id, app: 'notes' }
     writeFileSync(path, JSON.stringify(saved))
-    expect(new SessionStore({ dataDir: dir, now: () => 1_000_000 }).lookup(cookie)).toBeNull()
+    expect(new SessionStore({ dataDir: dir, now: () => 1_000_000 + 20 * 60_000 }).lookup(cookie)).toBeNull()
     const sharesPath = join(dir, 'shares.json')
     const stored = JSON.parse(readFileSync(sharesPath, 'utf8'))
     stored[0].maxDevices = -1
