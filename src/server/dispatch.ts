@@ -136,7 +136,11 @@ export function createDispatcher(deps: DispatchDeps) {
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
       // A share link's session is told where it does reach, not asked to sign in.
-      if (caller.scope) return [messagePage('Not allowed', refused.message, refused.status, style), true]
+      if (caller.scope) {
+        const prefix = services.apps?.registry.get(caller.scope.app)?.spec.path
+        const next = prefix ? { text: `This device may open ${caller.scope.app} here.`, link: { href: `${prefix}/`, label: `Open ${caller.scope.app}` } } : undefined
+        return [messagePage('Not allowed', refused.message, refused.status, style, {}, next), true]
+      }
       const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
       return [signInPage({ action: safeLocation(url, ['token']), message, reason: caller.reason, style }), true]
     }

@@ -210,6 +210,10 @@ describe('a shared session (path mode)', () => {
     expect(res.headers.get('location')).toBe('/apps/wiki/')
     expect((await peer.fetch(dash('/apps/wiki/echo-in-path'), asJson(cookie))).status).toBe(200)
     expect((await peer.fetch(dash('/'), asJson(cookie))).status).toBe(403)
+    // A browser is shown the way to the app it may open.
+    const page = await peer.fetch(dash('/'), { headers: { cookie, ...nav } })
+    expect(page.status).toBe(403)
+    expect(page.body).toContain('href="/apps/wiki/"')
     expect((await peer.fetch(dash('/api/apps'), asJson(cookie))).status).toBe(403)
     expect((await peer.fetch(onPort(notesPort, '/echo'), asJson(cookie))).status).toBe(403)
     // A link for one app is no way into another: the secret is checked against the app it opens.
