@@ -120,6 +120,26 @@ describe('creating a share link', () => {
     expect((await local('/api/shares')).json().shares.length).toBe(before)
   })
 
+  it('serves a new share as a QR payload (SVG, PNG or JSON), never to another site', async () => {
+    const svg = await local(`/api/apps/wiki/shares/qr?ttlMinutes=20&viewOnly=true&format=image/svg&address=${peer.hostAddress}`)
+    expect(svg.status).toBe(200)
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml')
+    expect(svg.headers.get('cache-control')).toBe('no-store')
+    expect(svg.body).toStartWith('<svg')
+    const id = svg.headers.get('x-latchkey-share-id')
+    expect((await local('/api/shares')).json().shares.find((x: { id: string }) => x.id === id)).toMatchObject({ app: 'wiki', viewOnly: true })
+    const png = await curlFrom(null, lk.url(`/api/apps/wiki/shares/qr?format=image/png&address=${peer.hostAddress}`), { curlArgs: ['-o', '/dev/null', '-D', '-'] })
+    expect(png.status).toBe(200)
+    expect(png.headers.get('content-type')).toBe('image/png')
+    const json = await local(`/api/apps/wiki/shares/qr?address=${peer.hostAddress}`)
+    expect(json.json().url).toStartWith(`http://${peer.hostAddress}:${lk.dashboardPort}/apps/wiki/?latchkey_share=`)
+    secrets.add(new URL(json.json().url).searchParams.get('latchkey_share')!)
+    const before = (await local('/api/shares')).json().shares.length
+    const foreign = await local('/api/apps/wiki/shares/qr?format=image/svg', { headers: { 'sec-fetch-site': 'cross-site' } })
+    expect(foreign.status).toBe(403)
+    expect((await local('/api/shares')).json().shares.length).toBe(before)
+  })
+
   it('is admin only: a remote caller without a credential gets 401', async () => {
     expect((await peer.fetch(dash('/api/apps/notes/shares'), post({}))).status).toBe(401)
     expect((await peer.fetch(dash('/api/shares'))).status).toBe(401)
