@@ -1,8 +1,8 @@
 /**
  * Apps (GET /api/apps): each with health and an Open link; admins also pause/resume,
- * restart, edit and remove (dashboard apps only), and open the access log. Everyone can
- * filter, sort, pin and switch between list and grid; those choices are saved per identity
- * (preferences.ts) and restored on the next visit.
+ * restart, edit and remove (dashboard apps only), open the access log, and share an app
+ * with a link (share-panel.ts). Everyone can filter, sort, pin and switch between list and
+ * grid; those choices are saved per identity (preferences.ts) and restored on the next visit.
  */
 import { api, messageOf } from './api.ts'
 import { $, $$, ago, busy, el, say } from './dom.ts'
@@ -10,6 +10,7 @@ import { loadPreferences, preferences, savePreferences, type Preferences } from 
 import { isAdmin } from './me.ts'
 import { editApp } from './app-form.ts'
 import { showAccessLog } from './access-log-panel.ts'
+import { openShare } from './share-panel.ts'
 
 export interface AppInfo {
   name: string
@@ -73,6 +74,7 @@ function row(app: AppInfo, pinned: boolean): HTMLLIElement {
         actionButton(app, app.paused ? 'resume' : 'pause', app.paused ? 'Resume' : 'Pause'),
         actionButton(app, 'restart', 'Restart'),
         actionButton(app, 'log', 'Access log'),
+        actionButton(app, 'share', 'Share'),
         app.editable ? actionButton(app, 'edit', 'Edit') : null,
         app.editable ? actionButton(app, 'remove', 'Remove', 'danger small') : null,
       )
@@ -212,6 +214,7 @@ async function act(button: HTMLButtonElement): Promise<void> {
   say(error, null)
   if (action === 'edit') return editApp(app)
   if (action === 'log') return showAccessLog(name)
+  if (action === 'share') return openShare(name)
   if (action === 'remove' && button.dataset.confirm !== 'yes') {
     button.dataset.confirm = 'yes'
     button.textContent = 'Confirm remove'

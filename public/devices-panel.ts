@@ -1,6 +1,7 @@
-/** Signed-in devices (GET /api/remote/sessions, admin), each with "Sign out". */
+/** Signed-in devices (GET /api/remote/sessions, admin), each with "Sign out", and the share links beside them (share-list.ts). */
 import { api, messageOf } from './api.ts'
 import { $, ago, badge, busy, el, say } from './dom.ts'
+import { initShareList, refreshShares } from './share-list.ts'
 
 interface Device {
   id: string
@@ -16,7 +17,7 @@ interface Device {
   current: boolean
 }
 
-const ISSUERS: Record<string, string> = { 'access-token': 'access token', persistent: 'persistent link', 'short-lived': 'one-time link' }
+const ISSUERS: Record<string, string> = { 'access-token': 'access token', persistent: 'persistent link', 'short-lived': 'one-time link', share: 'share link' }
 
 /** "Chrome on Android" from a user agent, without any library. */
 export function describeAgent(ua: string): string {
@@ -27,6 +28,7 @@ export function describeAgent(ua: string): string {
 }
 
 export async function refreshDevices(): Promise<void> {
+  void refreshShares()
   const error = $('[data-sessions-error]')
   let devices: Device[]
   try {
@@ -63,5 +65,6 @@ export async function refreshDevices(): Promise<void> {
 }
 
 export function initDevicesPanel(): void {
+  initShareList()
   $('[data-action="refresh-sessions"]').addEventListener('click', () => void refreshDevices())
 }

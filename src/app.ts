@@ -18,6 +18,7 @@ import { webhookRoutes } from './api/webhooks.ts'
 import { preferencesRoutes } from './api/preferences.ts'
 import { networkRoutes } from './api/network.ts'
 import { metricsRoutes } from './api/metrics.ts'
+import { shareRoutes } from './api/shares.ts'
 
 export function createApi(services: Services) {
   return (
@@ -41,6 +42,7 @@ export function createApi(services: Services) {
       .use(preferencesRoutes(services))
       .use(networkRoutes(services))
       .use(metricsRoutes(services))
+      .use(shareRoutes(services))
   )
 }
 

@@ -11,6 +11,7 @@ import type { AccessToken } from './tokens/access-token.ts'
 import type { TunnelService } from './tunnels/tunnel-service.ts'
 import type { AppsService } from './apps/apps-service.ts'
 import type { LoginTokens } from './tokens/login-tokens.ts'
+import type { ShareStore } from './tokens/shares.ts'
 import type { WebhookService } from './webhooks/webhook-service.ts'
 import type { NetworkAccess } from './server/network-access.ts'
 import type { Reloader } from './server/reload.ts'
@@ -27,6 +28,8 @@ export interface Services {
   accessToken: AccessToken
   /** Persistent and short-lived login tokens for /remote-login?rt= (runbook §6.1). */
   loginTokens: LoginTokens
+  /** Share links: one app, for a while (src/tokens/shares.ts, src/shares/). */
+  shares: ShareStore
   /** Who may do what: identity options, guess limits, the origin policy (src/guard/). */
   guard: Guard
   log: Logger

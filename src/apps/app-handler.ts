@@ -8,7 +8,8 @@ import type { Services } from '../context.ts'
 import type { Connection } from '../guard/connection.ts'
 import type { RequestContext } from '../runtime/index.ts'
 import { presented, type Caller } from '../guard/identify.ts'
-import { callerOf, refusal } from '../guard/guard.ts'
+import { appRefusal, callerOf } from '../guard/guard.ts'
+import { exchangeShare, presentsShare } from '../guard/share-exchange.ts'
 import { requestOrigin } from '../guard/same-origin.ts'
 import { ApiError } from '../errors.ts'
 import { messagePage, signInPage, signInRefused, type PageStyle } from '../dashboard/pages.ts'
@@ -50,7 +51,7 @@ export function identityOf(caller: Caller): string {
 }
 
 /** Titles of latchkey's own pages on app ports, by status. */
-const TITLES: Record<number, string> = { 400: 'Bad address', 403: 'Not allowed', 404: 'No such app', 429: 'Too many attempts', 502: 'App not answering', 503: 'App paused' }
+const TITLES: Record<number, string> = { 401: 'Link not valid', 400: 'Bad address', 403: 'Not allowed', 404: 'No such app', 429: 'Too many attempts', 502: 'App not answering', 503: 'App paused' }
 
 /** What a refusal needs to be answered, logged and recorded. */
 interface Refused {
@@ -91,6 +92,27 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
     services.metrics.appRequest(r.app.spec.name, status, 0, ms / 1000)
   }
 
+  // A share link's session that ends (revoked, or its share expired) closes the WebSockets
+  // it opened, within the second; plain requests are refused from then on by the guard.
+  const endings = new Map<string, AbortController>()
+  services.sessions.on((what, s) => {
+    if (what === 'revoked') endings.get(s.id)?.abort()
+  })
+  const endOf = (session: { id: string; expiresAt: number }): AbortSignal => {
+    let ending = endings.get(session.id)
+    if (!ending) {
+      const c = (ending = new AbortController())
+      endings.set(session.id, c)
+      const timer = setTimeout(() => c.abort(), Math.max(0, session.expiresAt - Date.now()))
+      ;(timer as { unref?: () => void }).unref?.()
+      c.signal.addEventListener('abort', () => {
+        clearTimeout(timer)
+        endings.delete(session.id)
+      }, { once: true })
+    }
+    return ending.signal
+  }
+
   const targets = new Map<string, URL>()
   const targetOf = (app: AppEntry) => {
     let url = targets.get(app.spec.target)
@@ -114,6 +136,12 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       services.guard.decided(caller.via, 429)
       return refuse({ request, path, started, app, caller }, limited)
     }
+    // A share link's visit: a session for this app only (src/guard/share-exchange.ts). Its
+    // secret never reaches the app, whatever the method.
+    if (presentsShare(request)) {
+      const shared = request.method === 'GET' ? exchangeShare(request, conn, caller, app.spec.name, services) : new ApiError(400, 'share_needs_get', 'A share link opens with GET, as a browser does: open it in a browser')
+      return shared instanceof ApiError ? refuse({ request, path, started, app, caller }, shared) : shared
+    }
     const secrets = latchkeySecrets(services)
     // Path mode is on the dashboard listener, which exchanges ?token= itself; app listeners do it here.
     if (conn.listener === 'app' && (request.method === 'GET' || request.method === 'HEAD') && caller.via === 'access-token' && presented(request).query !== null && isNavigation(request)) {
@@ -126,7 +154,8 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       note({ request, path, started, app, caller }, form.limited ? 429 : 401, form.limited ? form.limited.code : 'unauthorized')
       return signInRefused({ action: signInAction(request), limited: form.limited, reason: caller.reason, style: deps.pageStyle, app: app.spec.name })
     }
-    const refused = refusal(caller, app.spec.role)
+    // A share link's session reaches its own app only (src/guard/scope.ts); others need the app's role.
+    const refused = appRefusal(caller, { name: app.spec.name, role: app.spec.role }, request.method, isWebSocketUpgrade(request))
     services.guard.decided(caller.via, refused ? refused.status : 'admitted')
     if (refused) {
       if (refused.status === 401 && isNavigation(request)) {
@@ -196,6 +225,7 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
           protocols,
           timeoutMs,
           onClose: (bytes) => log(101, bytes),
+          ended: caller.scope && caller.session ? endOf(caller.session) : undefined,
         })
         health.report(app.spec.name, true)
         return res

@@ -34,7 +34,12 @@ export interface WebSocketProxyOptions {
   timeoutMs: number
   /** Called when both sides have closed (for the access log). */
   onClose?(bytes: number): void
+  /** Close both sides when this aborts (the session that opened the socket ended). */
+  ended?: AbortSignal
 }
+
+/** RFC 6455 §7.4.1: 1008, "policy violation": the session behind the socket ended. */
+const SESSION_ENDED = 1008
 
 /** Open the upstream socket, then upgrade the client. Resolves to what the listener returns. */
 export async function proxyWebSocket(ctx: RequestContext, o: WebSocketProxyOptions): Promise<Response | undefined> {
@@ -79,6 +84,10 @@ export async function proxyWebSocket(ctx: RequestContext, o: WebSocketProxyOptio
     upstream.close(1000)
     return new Response('Expected a WebSocket upgrade', { status: 400 })
   }
+  o.ended?.addEventListener('abort', () => {
+    client?.close(SESSION_ENDED, 'session ended')
+    if (upstream.readyState === WebSocket.OPEN) upstream.close(1000)
+  }, { once: true })
   return answer
 }
 

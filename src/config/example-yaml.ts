@@ -21,7 +21,7 @@ const SAMPLES: Record<string, string[]> = {
   webhooks: [
     'webhooks:',
     '  - url: https://ntfy.example.com/latchkey',
-    '    events: [device.signed_in, session.revoked, tunnel.failed, tunnel.started, admin.denied]',
+    '    events: [device.signed_in, session.revoked, tunnel.failed, tunnel.started, admin.denied, share.opened]',
     '    secretFile: /run/secrets/latchkey-webhook   # HMAC-SHA256 signature header when set',
   ],
 }

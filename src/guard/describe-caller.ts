@@ -18,6 +18,8 @@ export function describeCaller(caller: Caller) {
         }
       : null,
     session: caller.session ? { id: caller.session.id, expiresAt: new Date(caller.session.expiresAt).toISOString() } : null,
+    /** A share link's session: the one app it reaches, and whether only to read. */
+    share: caller.scope ? { app: caller.scope.app, viewOnly: caller.scope.viewOnly } : null,
     reason: caller.reason ?? null,
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The guard of one latchkey: the narrow set of things every decision needs (the identity
  * options, the guess limiter, the origin policy, a log, a refusal callback and a decision
- * counter for the metrics), and the three calls the listeners and routes make: callerOf(),
- * refusal() and admit().
+ * counter for the metrics), and the calls the listeners and routes make: callerOf(),
+ * refusal() and admit(), and for the two places that are not API routes, pageRefusal() (the
+ * dashboard) and appRefusal() (an app). Each of these asks scope.ts first, so a share link's
+ * session is refused everywhere outside its app.
  */
 import type { Logger } from '../log.ts'
 import { ApiError } from '../errors.ts'
@@ -11,6 +13,7 @@ import { requestState } from './request-state.ts'
 import { identify, type Caller, type GuardOptions, type Via } from './identify.ts'
 import { atLeast, type Need } from './roles.ts'
 import { checkStateChange, checkRevealingGet } from './same-origin.ts'
+import { scopeRefusal } from './scope.ts'
 import type { GuessLimiter } from './guess-limiter.ts'
 import type { OriginPolicy } from './origins.ts'
 
@@ -76,6 +79,21 @@ export function refusal(caller: Caller, need: Need): ApiError | null {
   return null
 }
 
+/** The dashboard page: a viewer at least, and never a share link's session (scope.ts). */
+export function pageRefusal(caller: Caller): ApiError | null {
+  return scopeRefusal(caller, { kind: 'dashboard' }) ?? refusal(caller, 'viewer')
+}
+
+/**
+ * An app: a share link's session reaches its own app only (and reads only, when view only),
+ * whatever role the app asks, since an admin chose to share that app; anyone else needs the
+ * app's role.
+ */
+export function appRefusal(caller: Caller, app: { name: string; role: Need }, method: string, websocket: boolean): ApiError | null {
+  if (caller.scope) return scopeRefusal(caller, { kind: 'app', app: app.name, method, websocket })
+  return refusal(caller, app.role)
+}
+
 /** Log fields for a refusal: who (as identified), what was asked, why; no credentials. */
 export function refusedFields(request: Request, caller: Caller, refused: ApiError): Record<string, unknown> {
   return {
@@ -105,7 +123,9 @@ export function admit(request: Request, need: Need, guard: Guard): void | Promis
 function decide(request: Request, need: Need, guard: Guard, caller: Caller): void {
   // Wrong guesses over budget are refused first (429); a valid credential never is.
   const limited = guard.limiter.account(request, caller, connectionOf(request)!)
-  const refused = limited ?? refusal(caller, need) ?? checkStateChange(request, guard.origins)
+  // A share link's session is told it reaches one app only, before any talk of roles.
+  const scoped = caller.scope ? scopeRefusal(caller, { kind: 'api', path: new URL(request.url).pathname }) : null
+  const refused = limited ?? scoped ?? refusal(caller, need) ?? checkStateChange(request, guard.origins)
   guard.decided(caller.via, refused ? refused.status : 'admitted')
   if (refused) refuse(request, caller, refused, guard)
   requestState(request).admitted = caller

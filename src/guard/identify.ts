@@ -31,6 +31,11 @@
  *    the access token or the API key → admin (constant time; an empty secret never matches).
  *    Another Authorization scheme is never latchkey's.
  * 9. Session cookie (from a token or login-link visit) → the role it was issued with.
+ *    A session from a share link (its record has a `scope`: one app, maybe view only) is
+ *    the exception: it admits only a caller nothing else admits (decided in settled(), so a
+ *    Tailscale identity or the local user keeps its own, wider access), as a viewer with
+ *    `via: 'share'` and `scope` set. Where a scoped caller may go is scope.ts, and nowhere
+ *    else: its app, /api/whoami and its own preferences; a 403 everywhere else.
  * 10. Tailscale WhoIs of a direct peer's address → admin if its UserProfile.ID is in
  *    `admins`, else viewer (403 on admin routes: "access denied: user N is not in admins").
  *    Tagged nodes and unknown peers have no identity (whois.ts; facts §4.2, §4.3). Funnel
@@ -56,14 +61,14 @@ import { isTunnelIngress } from './connection.ts'
 import { clientAddress, hasForwardingHeaders, hostIsLocal, isTrustedProxy } from './addresses.ts'
 import { isLoopbackAddress, isPrivateAddress } from '../net/ip.ts'
 import { matchSecret } from '../tokens/secrets.ts'
-import { SESSION_COOKIE, type SessionRecord, type SessionStore } from '../tokens/sessions.ts'
+import { SESSION_COOKIE, type SessionRecord, type SessionScope, type SessionStore } from '../tokens/sessions.ts'
 import { readCookie } from './cookies.ts'
 import { readInternalIdentity } from './internal-identity.ts'
 import { readServeHeaders } from '../tailscale/serve-headers.ts'
 import { personOf, type TailscaleIdentity, type WhoisAnswer } from '../tailscale/whois.ts'
 import { requestState } from './request-state.ts'
 
-export type Via = 'loopback' | 'private-network' | 'insecure-no-auth' | 'access-token' | 'api-key' | 'session' | 'tailscale' | 'tailscale-serve' | 'internal' | 'anonymous'
+export type Via = 'loopback' | 'private-network' | 'insecure-no-auth' | 'access-token' | 'api-key' | 'session' | 'share' | 'tailscale' | 'tailscale-serve' | 'internal' | 'anonymous'
 
 export type { TailscaleIdentity }
 
@@ -77,6 +82,8 @@ export interface Caller {
   /** Stable key for per-user data (preferences): "local", "tailscale:<id>", "session:<id>", "api-key", "token". */
   key: string
   session?: SessionRecord
+  /** Set when a share link's session is what admits the caller (rule 9): the one app it reaches. */
+  scope?: SessionScope
   tailscale?: TailscaleIdentity
   /** A latchkey credential was presented, matched nothing, and nothing else admitted the request (a guess). */
   failedCredential: boolean
@@ -250,7 +257,8 @@ function credentials(caller: Caller, request: Request, conn: Connection, o: Guar
     const session = o.sessions.lookup(cookie)
     if (session) {
       caller.session = session
-      grant(caller, session.role, 'session', `session:${session.id}`)
+      // A share's session admits only if nothing else does (rule 9, settled()).
+      if (!session.scope) grant(caller, session.role, 'session', `session:${session.id}`)
     }
   }
 }
@@ -290,6 +298,12 @@ async function withServeHeaders(caller: Caller, request: Request, o: GuardOption
 }
 
 function settled(caller: Caller): Caller {
+  // Rule 9: a share link's session, scoped to its app, for a caller nothing else admitted.
+  const scope = caller.session?.scope
+  if (scope && caller.role === 'none') {
+    grant(caller, caller.session!.role, 'share', `session:${caller.session!.id}`)
+    caller.scope = scope
+  }
   // Rule 12: a credential that matched nothing is a guess only on a request nothing admitted.
   if (caller.role !== 'none') caller.failedCredential = false
   if (caller.role === 'admin') {

@@ -8,7 +8,7 @@ import type { RequestContext } from '../runtime/index.ts'
 import type { Services } from '../context.ts'
 import type { Api } from '../app.ts'
 import { recordConnection, type Connection, type ListenerKind } from '../guard/connection.ts'
-import { callerOf, refusal } from '../guard/guard.ts'
+import { callerOf, pageRefusal } from '../guard/guard.ts'
 import { ApiError } from '../errors.ts'
 import { presentsCredential, type Caller } from '../guard/identify.ts'
 import { assetResponse, type Dashboard } from '../dashboard/assets.ts'
@@ -153,9 +153,15 @@ export function createDispatcher(deps: DispatchDeps) {
     if (path !== '/' && path !== '/index.html') {
       return [messagePage('Not found', 'There is no page at this address.', 404, style), true]
     }
-    const refused = decided(caller, refusal(caller, 'viewer'))
+    const refused = decided(caller, pageRefusal(caller))
     if (refused) {
       if (!isNavigation(request)) return [refused.toResponse(), false]
+      // A share link's session is told where it does reach, not asked to sign in.
+      if (caller.scope) {
+        const prefix = services.apps?.registry.get(caller.scope.app)?.spec.path
+        const next = prefix ? { text: `This device may open ${caller.scope.app} here.`, link: { href: `${prefix}/`, label: `Open ${caller.scope.app}` } } : undefined
+        return [messagePage('Not allowed', refused.message, refused.status, style, {}, next), true]
+      }
       const message = url.searchParams.has('token') ? WRONG_TOKEN : undefined
       return [signInPage({ action: safeLocation(url, ['token']), message, reason: caller.reason, style }), true]
     }

@@ -11,6 +11,7 @@ import { SettingsStore } from '../config/settings-store.ts'
 import { SessionStore } from '../tokens/sessions.ts'
 import { AccessToken } from '../tokens/access-token.ts'
 import { LoginTokens } from '../tokens/login-tokens.ts'
+import { ShareStore } from '../tokens/shares.ts'
 import { GuessLimiter } from '../guard/guess-limiter.ts'
 import { OriginPolicy } from '../guard/origins.ts'
 import { createLogger } from '../log.ts'
@@ -96,8 +97,9 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     const webhooks = WebhookService.fromConfig(config.webhooks, { log, version: VERSION, retryBaseMs: config.webhookRetryMs })
     const sessions = new SessionStore({ dataDir })
     const loginTokens = new LoginTokens({ settings, revokeIssuer: (issuer) => sessions.revokeIssuer(issuer), addSecret: (s) => log.addSecret(s) })
-    // Sessions of a fixed access token or of the persistent login token survive a restart.
-    sessions.retainIssuers((issuer) => issuer === accessToken.issuer || issuer === loginTokens.persistentIssuer())
+    const shares = new ShareStore({ dataDir })
+    // Sessions of a fixed access token, of the persistent login token or of a live share link survive a restart.
+    sessions.retainIssuers((issuer) => issuer === accessToken.issuer || issuer === loginTokens.persistentIssuer() || shares.liveIssuer(issuer))
     const mode = args.command === 'serve' ? 'headless' : 'dashboard'
     const metrics = new LatchkeyMetrics({ version: VERSION, commit: COMMIT, runtime: runtime.name })
     const tunnels = new TunnelService({
@@ -128,6 +130,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
       sessions,
       accessToken,
       loginTokens,
+      shares,
       log,
       guard: {
         // Views of `config`, which a reload updates in place.
@@ -153,7 +156,7 @@ export async function start(args: ParsedArgs, env: Record<string, string | undef
     }
     logIdentitySetup(config, log)
     logContainerMode(config, log)
-    attachEventSources(webhooks, { sessions, tunnel: tunnels.manager })
+    attachEventSources(webhooks, { sessions, tunnel: tunnels.manager, shares })
     // Remembered once, so the dashboard stops leading the local admin to Connect.
     sessions.on((what) => {
       if (what === 'created' && settings.get().firstSignInAt === null) settings.update((draft) => void (draft.firstSignInAt = new Date().toISOString()))

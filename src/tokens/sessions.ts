@@ -15,6 +15,17 @@ export const SESSION_COOKIE = 'latchkey_session'
 /** The roles a credential can grant (the guard adds `none` for no identity). */
 export type GrantedRole = 'admin' | 'viewer'
 
+/**
+ * What a session from a share link may reach (shares.ts): one app, and only GET and HEAD
+ * when `viewOnly`. The guard enforces it (src/guard/scope.ts).
+ */
+export interface SessionScope {
+  /** The share's id (its sessions' issuer is `share:<id>`). */
+  share: string
+  app: string
+  viewOnly: boolean
+}
+
 export interface SessionRecord {
   /** Public id used in the device list and DELETE /api/remote/sessions/:id (not a secret). */
   id: string
@@ -34,6 +45,8 @@ export interface SessionRecord {
    * in the device list only. Absent on sessions saved before it was kept.
    */
   address?: string
+  /** Set on sessions from a share link: the one app they reach. */
+  scope?: SessionScope
 }
 
 export interface NewSession {
@@ -41,9 +54,12 @@ export interface NewSession {
   issuer: string
   userAgent: string
   maxAgeMs: number
+  /** An absolute end that comes before `maxAgeMs` runs out (a share link's expiry). */
+  expiresAt?: number
   durable: boolean
   /** The caller's address (`caller.address`), counted by session-bounds.ts. */
   address: string
+  scope?: SessionScope
 }
 
 // Expired sessions are dropped at most once a second on create (and at once when full).
@@ -85,9 +101,10 @@ export class SessionStore {
       userAgent: spec.userAgent.slice(0, 300),
       createdAt: now,
       lastSeenAt: now,
-      expiresAt: now + spec.maxAgeMs,
+      expiresAt: Math.min(now + spec.maxAgeMs, spec.expiresAt ?? Infinity),
       durable: spec.durable,
       address: spec.address,
+      ...(spec.scope ? { scope: { ...spec.scope } } : {}),
     }
     this.#add(session)
     if (save) this.#save()
@@ -207,7 +224,7 @@ export class SessionStore {
       const list = JSON.parse(raw) as SessionRecord[]
       const now = this.#now()
       const valid = (Array.isArray(list) ? list : []).filter(
-        (s) => typeof s?.hash === 'string' && /^[0-9a-f]{64}$/.test(s.hash) && s.expiresAt > now && (s.role === 'admin' || s.role === 'viewer'),
+        (s) => typeof s?.hash === 'string' && /^[0-9a-f]{64}$/.test(s.hash) && s.expiresAt > now && (s.role === 'admin' || s.role === 'viewer') && validScope(s.scope),
       )
       // A file from before the bounds may hold more than they allow: the most recently
       // seen devices stay signed in.
@@ -232,4 +249,11 @@ export class SessionStore {
     const durable = [...this.#byHash.values()].filter((s) => s.durable)
     writeFileAtomic(this.#path, JSON.stringify(durable, null, 1) + '\n')
   }
+}
+
+/** A saved session's scope must be whole: one with a damaged scope is dropped, never widened. */
+function validScope(scope: unknown): boolean {
+  if (scope === undefined) return true
+  const s = scope as SessionScope
+  return typeof s === 'object' && s !== null && typeof s.share === 'string' && typeof s.app === 'string' && typeof s.viewOnly === 'boolean'
 }

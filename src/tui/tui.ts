@@ -11,6 +11,7 @@ import { buildLoginLink, loginUrl, remoteBase } from '../connect/login-url.ts'
 import { qrMatrix } from '../connect/qr.ts'
 import { maskSecret } from '../tokens/secrets.ts'
 import { MIN_TTL_MS } from '../tokens/login-tokens.ts'
+import { createShare } from '../shares/share-service.ts'
 import { parseKeys, type Key } from './keys.ts'
 import { qrFitsBeside, renderFrame, type ConnectInfo, type QrView, type ViewState } from './view.ts'
 import type { Terminal } from './terminal.ts'
@@ -163,7 +164,7 @@ export class Tui {
     }
     if (st.qrFull) {
       st.qrFull = false
-      if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) return this.#hideLoginQr()
+      if (key.name === 'escape' && this.#ownQr()) return this.#hideLoginQr()
       return this.render()
     }
     if (key.name === 'up' || key.name === 'left') {
@@ -174,7 +175,7 @@ export class Tui {
       st.selected = (st.selected + 1) % PROVIDERS.length
       return this.render()
     }
-    if (key.name === 'escape' && st.qr?.title.startsWith('Login QR')) return this.#hideLoginQr()
+    if (key.name === 'escape' && this.#ownQr()) return this.#hideLoginQr()
     if (key.name !== 'char') return
     const s = this.#running!.services
     switch (key.char.toLowerCase()) {
@@ -225,6 +226,12 @@ export class Tui {
           st.qrFull = !qrFitsBeside(st, this.#term.columns, this.#term.rows)
           this.#say('Login QR ready (Esc hides it)')
         })
+      case 's': {
+        const names = s.apps?.registry.list().map((a) => a.spec.name) ?? []
+        if (names.length === 0) return this.#say('No app to share: add one under apps in latchkey.yaml or from the dashboard', true)
+        st.prompt = { kind: 'share', label: `Share: app [minutes, 15-10080, default 60] [v = view only], e.g. "${names[0]} 60 v" (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''}):`, value: '' }
+        return this.render()
+      }
       case 'f':
         if (!st.qr) return this.#say('No QR code to show: there is no connect link (see the banner)', true)
         st.qrFull = true
@@ -240,9 +247,36 @@ export class Tui {
     }
   }
 
+  /** A login or share QR made here (Esc puts the connect QR back). */
+  #ownQr(): boolean {
+    const title = this.state.qr?.title ?? ''
+    return title.startsWith('Login QR') || title.startsWith('Share QR')
+  }
+
   #hideLoginQr(): void {
+    const what = this.state.qr?.title.startsWith('Share QR') ? 'Share QR' : 'Login QR'
     this.state.qr = this.#bannerQr
-    this.#say('Login QR hidden')
+    this.#say(`${what} hidden`)
+  }
+
+  /** S, then Enter: `app [minutes] [v]` → a share link and its QR (the same createShare() as POST /api/apps/:name/shares). */
+  async #share(line: string): Promise<void> {
+    const st = this.state
+    const s = this.#running!.services
+    const [name = '', ...rest] = line.trim().split(/\s+/)
+    const minutes = rest.find((w) => /^\d+$/.test(w))
+    const viewOnly = rest.includes('v')
+    return this.#act(async () => {
+      const share = await createShare(s, name, { ttlMinutes: minutes === undefined ? undefined : Number(minutes), viewOnly }, 'local (terminal)')
+      st.qr = { title: `Share QR · ${name}${viewOnly ? ' · view only' : ''} · until ${timeOf(share.expiresAt)}`, payload: share.url, matrix: qrMatrix(share.url) }
+      st.link = [
+        { text: `Share link for ${name} (anyone with it opens this app only${viewOnly ? ', read only' : ''}, until ${timeOf(share.expiresAt)}):` },
+        { text: share.url, copy: true },
+        { text: `  share ${share.id}: revoke it under Devices on the dashboard, or DELETE /api/shares/${share.id}` },
+      ]
+      st.qrFull = !qrFitsBeside(st, this.#term.columns, this.#term.rows)
+      this.#say(`Share QR for ${name} ready (Esc hides it)`)
+    })
   }
 
   async #promptKey(key: Key): Promise<void> {
@@ -252,7 +286,11 @@ export class Tui {
       return this.#say('Cancelled')
     }
     if (key.name === 'backspace') p.value = p.value.slice(0, -1)
-    else if (key.name === 'char' && /[0-9]/.test(key.char) && p.value.length < 6) p.value += key.char
+    else if (p.kind === 'share' && key.name === 'char' && /[a-z0-9 -]/.test(key.char) && p.value.length < 80) p.value += key.char
+    else if (p.kind === 'share' && key.name === 'enter') {
+      this.state.prompt = null
+      return this.#share(p.value)
+    } else if (key.name === 'char' && !p.kind && /[0-9]/.test(key.char) && p.value.length < 6) p.value += key.char
     else if (key.name === 'enter') {
       this.state.prompt = null
       const s = this.#running!.services

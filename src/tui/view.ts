@@ -66,7 +66,8 @@ export interface ViewState {
   color: boolean
   events: string[]
   message: { text: string; error: boolean } | null
-  prompt: { label: string; value: string } | null
+  /** A line being typed: a TTL in minutes (L), or `app [minutes] [v]` to share an app (S). */
+  prompt: { label: string; value: string; kind?: 'share' } | null
   help: boolean
 }
 
@@ -78,6 +79,7 @@ export const HOTKEYS: readonly [string, string][] = [
   ['L', 'short-lived token (asks for a TTL)'],
   ['U', 'show the authenticated URL'],
   ['K', 'show the QR payload'],
+  ['S', 'share one app: a link and QR that open that app only (asks which)'],
   ['F', 'show the QR code full-screen (any key returns)'],
   ['R', 'refresh remote status'],
   ['?', 'help'],
@@ -86,11 +88,11 @@ export const HOTKEYS: readonly [string, string][] = [
 
 /** The hotkey bar, from the widest form to the narrowest (the title row has Q and ?); the first that fits is drawn. */
 const BARS = [
-  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  F full-screen qr  R refresh  ? help  Q quit',
-  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  F big qr  R refresh  ? help  Q quit',
-  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  F big qr  R refresh',
-  'C activate  V start  X stop  P token  L ttl  U url  K qr  F big qr  R refresh',
-  'C activate V start X stop P token L ttl U url K qr F big qr R refresh',
+  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  S share app  F full-screen qr  R refresh  ? help  Q quit',
+  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  S share  F big qr  R refresh  ? help  Q quit',
+  'C activate  V start  X stop  P new token  L short-lived  U url  K qr  S share  F big qr  R refresh',
+  'C activate  V start  X stop  P token  L ttl  U url  K qr  S share  F big qr  R refresh',
+  'C activate V start X stop P token L ttl U url K qr S share F big qr R refresh',
 ]
 
 /** The status column needs this many columns beside the QR code, or the code is not drawn beside it. */

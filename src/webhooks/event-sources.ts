@@ -1,9 +1,11 @@
 /**
  * Where webhook events come from: sessions (device.signed_in, session.revoked), the tunnel
- * lifecycle (tunnel.started, tunnel.failed) and the guard's 403 refusals (admin.denied).
+ * lifecycle (tunnel.started, tunnel.failed), the guard's 403 refusals (admin.denied) and
+ * share links (share.opened: a device opened one and got a session for its app).
  * Each turns what it knows into a `who` and a few public fields; nothing secret is copied.
  */
 import type { SessionRecord, SessionStore } from '../tokens/sessions.ts'
+import type { ShareStore } from '../tokens/shares.ts'
 import type { TunnelManager } from '../tunnels/tunnel-manager.ts'
 import type { Caller } from '../guard/identify.ts'
 import type { Who } from './document.ts'
@@ -27,7 +29,7 @@ export function callerWho(c: Caller): Who {
 }
 
 /** Subscribe the webhooks to sessions and the tunnel; returns an unsubscribe function. */
-export function attachEventSources(webhooks: WebhookService, sources: { sessions: SessionStore; tunnel: TunnelManager; now?: () => number }): () => void {
+export function attachEventSources(webhooks: WebhookService, sources: { sessions: SessionStore; tunnel: TunnelManager; shares?: ShareStore; now?: () => number }): () => void {
   const now = sources.now ?? Date.now
   const offSessions = sources.sessions.on((what, s) => {
     if (what === 'created') webhooks.emit('device.signed_in', sessionWho(s), { expiresAt: new Date(s.expiresAt).toISOString() })
@@ -41,9 +43,16 @@ export function attachEventSources(webhooks: WebhookService, sources: { sessions
     if (e.to === 'running') webhooks.emit('tunnel.started', null, { tunnel: { provider: t.provider, kind: t.kind, url: t.url } })
     else webhooks.emit('tunnel.failed', null, { tunnel: { provider: t.provider, kind: t.kind, code: t.lastErrorCode } })
   })
+  // The share by its public id and what it allows; never the link or its hash.
+  const offShares = sources.shares?.onOpened((share, s) =>
+    webhooks.emit('share.opened', sessionWho(s), {
+      share: { id: share.id, app: share.app, viewOnly: share.viewOnly, maxDevices: share.maxDevices, opened: share.opened, expiresAt: new Date(share.expiresAt).toISOString() },
+    }),
+  )
   return () => {
     offSessions()
     offTunnel()
+    offShares?.()
   }
 }
 

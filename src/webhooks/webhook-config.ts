@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.ts'
 import { expandHome } from '../config/data-dir.ts'
 
 /** Every event a webhook can ask for. */
-export const WEBHOOK_EVENTS = ['device.signed_in', 'session.revoked', 'tunnel.failed', 'tunnel.started', 'admin.denied'] as const
+export const WEBHOOK_EVENTS = ['device.signed_in', 'session.revoked', 'tunnel.failed', 'tunnel.started', 'admin.denied', 'share.opened'] as const
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number]
 
 export interface WebhookSpec {
