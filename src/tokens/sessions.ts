@@ -4,10 +4,9 @@
  * sessions whose issuing token outlives a restart). Each session is a named device.
  * How many there may be, and who gives way, is session-bounds.ts.
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomSecret, hashSecret } from './secrets.ts'
-import { writeFileAtomic } from '../config/atomic-write.ts'
+import { readSavedList, writeSavedList } from './saved-list.ts'
 import { MAX_SESSIONS, MAX_SESSIONS_PER_ISSUER, SessionBounds } from './session-bounds.ts'
 
 export const SESSION_COOKIE = 'latchkey_session'
@@ -214,40 +213,29 @@ export class SessionStore {
 
   #load(): void {
     if (!this.#path) return
-    let raw: string
-    try {
-      raw = readFileSync(this.#path, 'utf8')
-    } catch {
-      return
+    const now = this.#now()
+    const valid = (readSavedList(this.#path) as SessionRecord[]).filter(
+      (s) => typeof s?.hash === 'string' && /^[0-9a-f]{64}$/.test(s.hash) && s.expiresAt > now && (s.role === 'admin' || s.role === 'viewer') && validScope(s.scope),
+    )
+    // A file from before the bounds may hold more than they allow: the most recently
+    // seen devices stay signed in.
+    const perIssuer = new Map<string, number>()
+    const kept: SessionRecord[] = []
+    for (const s of valid.sort((a, b) => b.lastSeenAt - a.lastSeenAt)) {
+      const n = perIssuer.get(s.issuer) ?? 0
+      if (n >= MAX_SESSIONS_PER_ISSUER || kept.length >= MAX_SESSIONS) continue
+      perIssuer.set(s.issuer, n + 1)
+      const { address, ...rest } = s
+      kept.push({ ...rest, durable: true, ...(typeof address === 'string' ? { address } : {}) })
     }
-    try {
-      const list = JSON.parse(raw) as SessionRecord[]
-      const now = this.#now()
-      const valid = (Array.isArray(list) ? list : []).filter(
-        (s) => typeof s?.hash === 'string' && /^[0-9a-f]{64}$/.test(s.hash) && s.expiresAt > now && (s.role === 'admin' || s.role === 'viewer') && validScope(s.scope),
-      )
-      // A file from before the bounds may hold more than they allow: the most recently
-      // seen devices stay signed in.
-      const perIssuer = new Map<string, number>()
-      const kept: SessionRecord[] = []
-      for (const s of valid.sort((a, b) => b.lastSeenAt - a.lastSeenAt)) {
-        const n = perIssuer.get(s.issuer) ?? 0
-        if (n >= MAX_SESSIONS_PER_ISSUER || kept.length >= MAX_SESSIONS) continue
-        perIssuer.set(s.issuer, n + 1)
-        const { address, ...rest } = s
-        kept.push({ ...rest, durable: true, ...(typeof address === 'string' ? { address } : {}) })
-      }
-      // Oldest first, so the least recently seen are first to give way.
-      for (const s of kept.reverse()) this.#add(s)
-    } catch {
-      // A damaged sessions file only signs devices out; it is rewritten on the next change.
-    }
+    // Oldest first, so the least recently seen are first to give way.
+    for (const s of kept.reverse()) this.#add(s)
   }
 
   #save(): void {
     if (!this.#path) return
     const durable = [...this.#byHash.values()].filter((s) => s.durable)
-    writeFileAtomic(this.#path, JSON.stringify(durable, null, 1) + '\n')
+    writeSavedList(this.#path, durable)
   }
 }
 

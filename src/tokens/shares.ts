@@ -8,9 +8,8 @@
  *
  * The clock is injectable so expiry is tested without sleeping.
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../config/atomic-write.ts'
+import { readSavedList, writeSavedList } from './saved-list.ts'
 import { ApiError } from '../errors.ts'
 import { hashSecret, randomSecret } from './secrets.ts'
 import { MAX_SESSIONS_PER_ISSUER } from './session-bounds.ts'
@@ -161,28 +160,17 @@ export class ShareStore {
 
   #load(): void {
     if (!this.#path) return
-    let raw: string
-    try {
-      raw = readFileSync(this.#path, 'utf8')
-    } catch {
-      return
-    }
-    try {
-      const list = JSON.parse(raw) as ShareRecord[]
-      const now = this.#now()
-      for (const s of Array.isArray(list) ? list : []) {
-        // A damaged entry is dropped (its link stops working), never trusted half-read.
-        if (!isShareRecord(s) || s.expiresAt + REMEMBER_EXPIRED_MS <= now) continue
-        this.#byHash.set(s.hash, s)
-      }
-    } catch {
-      // A damaged shares file only ends the shares; it is rewritten on the next change.
+    const now = this.#now()
+    for (const s of readSavedList(this.#path)) {
+      // A damaged entry is dropped (its link stops working), never trusted half-read.
+      if (!isShareRecord(s) || s.expiresAt + REMEMBER_EXPIRED_MS <= now) continue
+      this.#byHash.set(s.hash, s)
     }
   }
 
   #save(): void {
     if (!this.#path) return
-    writeFileAtomic(this.#path, JSON.stringify([...this.#byHash.values()], null, 1) + '\n')
+    writeSavedList(this.#path, [...this.#byHash.values()])
   }
 }
 
