@@ -19,7 +19,7 @@ import type { AppEntry, AppRegistry } from './registry.ts'
 import type { HealthMonitor } from './health.ts'
 import { isoNow, type AccessLog } from './access-log.ts'
 import { upstreamHeaders } from './proxy-headers.ts'
-import { clientResponse, sendUpstream, UpstreamError } from './http-proxy.ts'
+import { clientResponse, cutWhen, sendUpstream, UpstreamError } from './http-proxy.ts'
 import { requestTarget } from './request-target.ts'
 import { unsafeAppPath } from './path-safety.ts'
 import type { CookieOwners } from './cookie-owners.ts'
@@ -93,7 +93,8 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
   }
 
   // A share link's session that ends (revoked, or its share expired) closes the WebSockets
-  // it opened, within the second; plain requests are refused from then on by the guard.
+  // and cuts the response bodies it is still receiving, within the second; new requests are
+  // refused from then on by the guard.
   const endings = new Map<string, AbortController>()
   services.sessions.on((what, s) => {
     if (what === 'revoked') endings.get(s.id)?.abort()
@@ -244,7 +245,9 @@ export function createAppHandler(deps: AppHandlerDeps): AppHandler {
       })
       health.report(app.spec.name, true)
       if (answer.headers.has('set-cookie')) deps.cookies.learn(app.spec.name, answer.headers.getSetCookie())
-      return clientResponse(answer, request.method, { target, prefix }, log)
+      const res = clientResponse(answer, request.method, { target, prefix }, log)
+      // A share's session loses what it is still receiving when the share ends.
+      return caller.scope && caller.session ? cutWhen(res, endOf(caller.session)) : res
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err
       // One slow path is not a dead app, nor is a client that left; a refused or failed connection is.

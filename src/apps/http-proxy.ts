@@ -161,3 +161,40 @@ function progress(onChunk: () => void): TransformStream<Uint8Array, Uint8Array> 
     },
   })
 }
+
+/**
+ * `res` with its body cut off (an error, never a clean end) once `ended` aborts: a share
+ * link's session that is revoked or expires stops receiving a stream it had opened (an
+ * event stream, a long download) within the second, as its WebSockets are closed.
+ */
+export function cutWhen(res: Response, ended: AbortSignal): Response {
+  if (res.body === null) return res
+  const reader = res.body.getReader()
+  let cut: (() => void) | null = null
+  const release = () => {
+    if (cut) ended.removeEventListener('abort', cut)
+    cut = null
+  }
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      cut = () => {
+        release()
+        controller.error(new Error('the share link this session came from has ended'))
+        void reader.cancel().catch(() => {})
+      }
+      ended.addEventListener('abort', cut, { once: true })
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read()
+      if (done) {
+        release()
+        controller.close()
+      } else controller.enqueue(value)
+    },
+    cancel(reason) {
+      release()
+      return reader.cancel(reason)
+    },
+  }, { highWaterMark: 0 })
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
+}

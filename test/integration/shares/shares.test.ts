@@ -332,6 +332,37 @@ describe('revocation and open WebSockets', () => {
   })
 })
 
+describe('revocation and open streams', () => {
+  it('cuts an event stream the shared session is receiving, within a second of the revocation', async () => {
+    const s = await share('notes')
+    const { cookie } = await open(s.url)
+    // 100 events 200 ms apart: 20 s, unless the revocation cuts it.
+    const res = await fetch(`http://127.0.0.1:${notesPort}/sse?n=100&gap=200`, { headers: { cookie, 'x-forwarded-for': '203.0.113.51', accept: 'text/event-stream' } })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    const first = await reader.read()
+    expect(new TextDecoder().decode(first.value)).toContain('data: event 0')
+    expect((await local(`/api/shares/${s.id}`, { method: 'DELETE' })).status).toBe(200)
+    const revokedAt = performance.now()
+    let events = 1
+    const outcome = await (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return 'ended as if complete'
+          events += (new TextDecoder().decode(value).match(/^data: /gm) ?? []).length
+          if (performance.now() - revokedAt > 1500) return 'still streaming 1.5 s after the revocation'
+        }
+      } catch {
+        return 'cut'
+      }
+    })()
+    expect(outcome).toBe('cut')
+    expect(performance.now() - revokedAt).toBeLessThan(1500)
+    expect(events).toBeLessThan(100)
+  })
+})
+
 describe('through a tunnel ingress', () => {
   it('opens a path-mode share on the Cloudflare ingress and keeps the session inside the app', async () => {
     const s = await share('wiki')
