@@ -11,7 +11,7 @@ import { tempDir } from '../../helpers/latchkey.ts'
 import { Pane, alive, decodeScreenQr, latchkeyCommand, runtimeInfo, type RuntimeInfo } from './pane.ts'
 
 // A fixed token as long as a generated one (32 random bytes, base64url), so the link is known.
-const TOKEN = 'Zx8_kQ2vLr5mN0pW7yT3aB6cD9eF1gH4jK-sU2wXoEi'
+const TOKEN = 'fake-access-token-for-tests-only-0123456789'
 const LONG_HOST = 'my-laptop-with-a-long-name.tail1234abcd.ts.net'
 
 let pane: Pane | null = null

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'bun:test'
 import { qrMatrix } from '../../../src/connect/qr.ts'
 import { qrFitsBeside, renderFrame, type ViewState } from '../../../src/tui/view.ts'
 
-const TOKEN = 'Zx8_kQ2vLr5mN0pW7yT3aB6cD9eF1gH4jK-sU2wXoEi'
+const TOKEN = 'fake-access-token-for-tests-only-0123456789'
 const SHORT = `http://192.168.1.42:3000/?token=${TOKEN}`
 const LONG = `http://my-laptop-with-a-long-name.tail1234abcd.ts.net:43210/?token=${TOKEN}`
 
