@@ -14,8 +14,6 @@ import { editDownstreamHeaders, type DownstreamContext } from './proxy-headers.t
 import { poolFor, sendPooled } from './upstream-client.ts'
 import { UpstreamError } from './upstream-error.ts'
 
-export { UpstreamError }
-
 /** Request bodies up to this size with a declared length are read whole and sent over the pool. */
 const SMALL_BODY = 64 * 1024
 /** A request target the pool sends as it is: a path and query of visible ASCII only. */

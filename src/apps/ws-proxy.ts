@@ -4,7 +4,7 @@
  * opens and dies; only then is the client upgraded, with the subprotocol the app chose.
  */
 import type { RequestContext, ServerSocket } from '../runtime/index.ts'
-import { UpstreamError } from './http-proxy.ts'
+import { UpstreamError } from './upstream-error.ts'
 
 /** Whether a request asks for a WebSocket (RFC 6455 §4.1). */
 export function isWebSocketUpgrade(request: Request): boolean {
